@@ -1,0 +1,481 @@
+/**
+ * The paper broker's matching engine: a simulated cash account that fills orders against real
+ * daily bars. Plain data in, plain data out; the PaperBroker adapter adds persistence and time.
+ *
+ * Fill rules for one session's bar (documented because backtest results depend on them):
+ * - An order is eligible from the first session that opens at or after its submission; a bar is
+ *   never used for an order submitted after that bar's open (no look-ahead inside a bar).
+ * - Market orders fill at the open. Buy limits fill at the open when open ≤ limit, else at the
+ *   limit when low ≤ limit (sell limits mirror this with the high).
+ * - Sell stops (stop-loss legs) fill at the open when the bar gaps through (open ≤ stop), else at
+ *   the stop when low ≤ stop. A stop leg becomes live when its parent fills, and is checked
+ *   against the rest of that same bar (pessimistic: the low is assumed to come after the entry).
+ * - Fills at the open are stamped at the session open; intrabar fills at the session close
+ *   (the time inside a daily bar is unknown).
+ * - `day` orders still open at the close expire; a parent that ends unfilled cancels its legs.
+ * - Positions are marked at each session's close. No partial fills, no shorting.
+ * - Refusals mirror Alpaca: 422 `client_order_id must be unique` (forever, even after a cancel),
+ *   403 `insufficient buying power`, 422 `order is not cancelable`, 404 `order not found`.
+ */
+import type { Bar } from '../../../core/bars';
+import type { Session } from '../../../core/calendar';
+import { Dec, dec } from '../../../core/money';
+import { isOpenStatus, type AlpacaOrderStatus } from '../../../core/order-status';
+import {
+  BrokerError,
+  type BrokerAccount,
+  type BrokerOrder,
+  type BrokerPosition,
+  type OrderClass,
+  type OrderSide,
+  type OrderType,
+  type SubmitOrderRequest,
+  type TimeInForce,
+} from '../../../ports';
+
+/** Alpaca's error code for a reused client_order_id. */
+export const DUPLICATE_CLIENT_ORDER_ID_CODE = 40010001;
+
+export interface PaperOrder {
+  id: string;
+  clientOrderId: string;
+  parentId: string | null;
+  legIds: string[];
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  orderClass: OrderClass;
+  qty: string;
+  filledQty: string;
+  filledAvgPrice: string | null;
+  limitPrice: string | null;
+  stopPrice: string | null;
+  status: AlpacaOrderStatus;
+  submittedAt: string;
+  filledAt: string | null;
+  canceledAt: string | null;
+  expiredAt: string | null;
+  updatedAt: string;
+  /** First session date whose bar may fill the order. */
+  eligibleFrom: string;
+  /** Why the engine canceled it, when it did. */
+  note: string | null;
+}
+
+export interface PaperPosition {
+  /** Shares, > 0. */
+  qty: string;
+  /** USD per share. */
+  avgEntryPrice: string;
+  /** Last close seen, USD per share. */
+  lastPrice: string;
+}
+
+/** One execution (fill) with its own id, like a broker trade activity. */
+export interface PaperExecution {
+  id: string;
+  orderId: string;
+  symbol: string;
+  side: OrderSide;
+  qty: string;
+  price: string;
+  at: string;
+  session: string;
+}
+
+export interface PaperState {
+  schema: 1;
+  accountId: string;
+  createdAt: string;
+  /** USD. */
+  initialCash: string;
+  /** USD. */
+  cash: string;
+  /** Last session date whose bar has been processed; null before the first. */
+  processedThrough: string | null;
+  positions: Record<string, PaperPosition>;
+  orders: PaperOrder[];
+  executions: PaperExecution[];
+  nextId: number;
+}
+
+/** A fresh account holding only cash. */
+export function newPaperState(accountId: string, initialCash: string, now: string, processedThrough: string | null): PaperState {
+  const cash = dec(initialCash, 'initialCash');
+  if (cash.lte(0)) throw new Error(`initialCash must be > 0, got ${initialCash}`);
+  return {
+    schema: 1,
+    accountId,
+    createdAt: now,
+    initialCash: cash.toString(),
+    cash: cash.toString(),
+    processedThrough,
+    positions: {},
+    orders: [],
+    executions: [],
+    nextId: 1,
+  };
+}
+
+export interface SubmitContext {
+  /** ISO-8601 UTC submission time. */
+  now: string;
+  /** First session whose bar may fill the order (see module doc), or undefined if none is known. */
+  eligibleFrom: string | undefined;
+  /** True while a session is open (Alpaca reports `new` then, `accepted` outside hours). */
+  marketOpen: boolean;
+  /** Whether the symbol is tradable (has market data). */
+  knownSymbol: boolean;
+  /** Latest known price, USD, used to reserve buying power for market buys. */
+  referencePrice: string | undefined;
+}
+
+const SUPPORTED_TIF: ReadonlySet<TimeInForce> = new Set(['day', 'gtc']);
+
+/**
+ * Accepts an order or refuses it the way Alpaca would.
+ * @throws BrokerError 422 (duplicate client_order_id, invalid or unsupported fields, unknown
+ *   symbol), 403 (insufficient buying power or shares).
+ */
+export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: SubmitContext): { state: PaperState; order: PaperOrder } {
+  const state = structuredClone(current);
+  if (state.orders.some((o) => o.clientOrderId === req.clientOrderId)) {
+    throw new BrokerError(422, 'client_order_id must be unique', DUPLICATE_CLIENT_ORDER_ID_CODE);
+  }
+  if (!req.clientOrderId || req.clientOrderId.length > 48) throw new BrokerError(422, 'client_order_id must be 1-48 characters');
+  if (!ctx.knownSymbol) throw new BrokerError(422, `asset not found: ${req.symbol}`);
+  if (!/^[1-9]\d*$/.test(req.qty)) throw new BrokerError(422, `qty must be a whole number of shares > 0, got ${req.qty}`);
+  if (!SUPPORTED_TIF.has(req.timeInForce)) throw new BrokerError(422, `time_in_force ${req.timeInForce} is not supported by the paper broker (day, gtc)`);
+  if (req.type === 'stop_limit') throw new BrokerError(422, 'order type stop_limit is not supported by the paper broker');
+  if (req.type === 'limit' && !req.limitPrice) throw new BrokerError(422, 'limit_price is required for limit orders');
+  if (req.type === 'stop' && !req.stopPrice) throw new BrokerError(422, 'stop_price is required for stop orders');
+  for (const [name, value] of [['limit_price', req.limitPrice], ['stop_price', req.stopPrice], ['stop_loss.stop_price', req.stopLoss?.stopPrice]] as const) {
+    if (value !== undefined && !(dec(value, name).gt(0))) throw new BrokerError(422, `${name} must be > 0, got ${value}`);
+  }
+  if (req.orderClass === 'bracket' || req.orderClass === 'oco') {
+    throw new BrokerError(422, `order_class ${req.orderClass} is not supported by the paper broker (simple, oto)`);
+  }
+  if (req.orderClass === 'oto') {
+    if (!req.stopLoss) throw new BrokerError(422, 'oto orders require stop_loss');
+    if (req.side !== 'buy') throw new BrokerError(422, 'the paper broker supports oto only for buy entries');
+    const base = req.limitPrice ?? ctx.referencePrice;
+    if (base && dec(req.stopLoss.stopPrice).gt(dec(base).minus('0.01'))) {
+      throw new BrokerError(422, `stop_loss.stop_price must be <= base_price - 0.01 (base ${base}, stop ${req.stopLoss.stopPrice})`);
+    }
+  } else if (req.stopLoss) {
+    throw new BrokerError(422, 'stop_loss is only allowed with order_class oto or bracket');
+  }
+  if (!ctx.eligibleFrom) throw new BrokerError(422, 'market is closed and no future session is known');
+
+  const qty = dec(req.qty);
+  if (req.side === 'buy') {
+    const price = req.limitPrice ?? ctx.referencePrice;
+    if (!price) throw new BrokerError(403, 'insufficient buying power (no price to reserve against)');
+    if (dec(buyingPower(state)).lt(qty.times(dec(price)))) throw new BrokerError(403, 'insufficient buying power');
+  } else {
+    const held = dec(state.positions[req.symbol]?.qty ?? '0');
+    const committed = openSellQty(state, req.symbol);
+    if (held.minus(committed).lt(qty)) {
+      throw new BrokerError(403, `insufficient qty available for order (requested: ${qty}, available: ${held.minus(committed)})`);
+    }
+  }
+
+  const status: AlpacaOrderStatus = ctx.marketOpen ? 'new' : 'accepted';
+  const parent: PaperOrder = {
+    id: nextId(state, 'ord'),
+    clientOrderId: req.clientOrderId,
+    parentId: null,
+    legIds: [],
+    symbol: req.symbol,
+    side: req.side,
+    type: req.type,
+    timeInForce: req.timeInForce,
+    orderClass: req.orderClass,
+    qty: qty.toString(),
+    filledQty: '0',
+    filledAvgPrice: null,
+    limitPrice: req.limitPrice ?? null,
+    stopPrice: req.stopPrice ?? null,
+    status,
+    submittedAt: ctx.now,
+    filledAt: null,
+    canceledAt: null,
+    expiredAt: null,
+    updatedAt: ctx.now,
+    eligibleFrom: ctx.eligibleFrom,
+    note: null,
+  };
+  state.orders.push(parent);
+  if (req.stopLoss) {
+    const legId = nextId(state, 'ord');
+    state.orders.push({
+      ...parent,
+      id: legId,
+      clientOrderId: `${legId}-leg`,
+      parentId: parent.id,
+      legIds: [],
+      side: req.side === 'buy' ? 'sell' : 'buy',
+      type: 'stop',
+      limitPrice: null,
+      stopPrice: req.stopLoss.stopPrice,
+      status: 'held',
+    });
+    parent.legIds.push(legId);
+  }
+  return { state, order: parent };
+}
+
+/**
+ * Cancels an open order (and the held legs of a parent). Immediate in the paper broker.
+ * @throws BrokerError 404 when unknown, 422 `order is not cancelable` when already terminal.
+ */
+export function cancelOrder(current: PaperState, orderId: string, now: string): PaperState {
+  const state = structuredClone(current);
+  const order = state.orders.find((o) => o.id === orderId);
+  if (!order) throw new BrokerError(404, 'order not found');
+  if (!isOpenStatus(order.status)) throw new BrokerError(422, 'order is not cancelable');
+  markCanceled(order, now, 'canceled by request');
+  for (const legId of order.legIds) {
+    const leg = state.orders.find((o) => o.id === legId);
+    if (leg && leg.status === 'held') markCanceled(leg, now, 'parent canceled');
+  }
+  return state;
+}
+
+/**
+ * Plays one session's bars against the open orders and marks positions at the close.
+ * @param barFor the validated bar of `symbol` for `session.date`, or undefined (no fill, no mark).
+ * @throws Error when sessions are played out of order.
+ */
+export function processSession(current: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined): PaperState {
+  if (current.processedThrough !== null && session.date <= current.processedThrough) {
+    throw new Error(`session ${session.date} already processed (through ${current.processedThrough})`);
+  }
+  const state = structuredClone(current);
+  const eligible = (o: PaperOrder) => o.eligibleFrom <= session.date;
+
+  // 1. Live stop legs and simple stops carried from earlier sessions.
+  for (const order of state.orders) {
+    if (order.type !== 'stop' || !eligible(order) || !isWorking(order.status)) continue;
+    const bar = barFor(order.symbol);
+    if (bar) tryStop(state, order, bar, session, 'open');
+  }
+  // 2. Entries and other non-stop orders, in submission order.
+  for (const order of state.orders) {
+    if (order.type === 'stop' || order.parentId !== null || !eligible(order) || !isWorking(order.status)) continue;
+    const bar = barFor(order.symbol);
+    if (!bar) continue;
+    const fill = entryFillPrice(order, bar);
+    if (!fill) continue;
+    if (!applyFill(state, order, fill.price, fill.atOpen ? session.openUtc : session.closeUtc, session)) continue;
+    for (const legId of order.legIds) {
+      const leg = state.orders.find((o) => o.id === legId);
+      if (!leg || leg.status !== 'held') continue;
+      leg.status = 'new';
+      leg.eligibleFrom = session.date;
+      leg.updatedAt = fill.atOpen ? session.openUtc : session.closeUtc;
+      // Pessimistic: the rest of the bar (down to its low) may hit the new stop.
+      tryStop(state, leg, bar, session, fill.atOpen ? 'open' : 'intrabar');
+    }
+  }
+  // 3. Close: day orders expire; unfilled parents take their held legs with them.
+  for (const order of state.orders) {
+    if (order.timeInForce === 'day' && eligible(order) && isWorking(order.status) && order.parentId === null) {
+      order.status = 'expired';
+      order.expiredAt = session.closeUtc;
+      order.updatedAt = session.closeUtc;
+      for (const legId of order.legIds) {
+        const leg = state.orders.find((o) => o.id === legId);
+        if (leg && (leg.status === 'held' || isWorking(leg.status))) markCanceled(leg, session.closeUtc, 'parent expired');
+      }
+    }
+  }
+  // 4. Mark to market.
+  for (const [symbol, position] of Object.entries(state.positions)) {
+    const bar = barFor(symbol);
+    if (bar) position.lastPrice = dec(bar.close).toString();
+  }
+  state.processedThrough = session.date;
+  return state;
+}
+
+/** Broker view of an order, legs nested. */
+export function toBrokerOrder(state: PaperState, order: PaperOrder): BrokerOrder {
+  return {
+    id: order.id,
+    clientOrderId: order.clientOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    timeInForce: order.timeInForce,
+    orderClass: order.orderClass,
+    qty: order.qty,
+    filledQty: order.filledQty,
+    filledAvgPrice: order.filledAvgPrice,
+    limitPrice: order.limitPrice,
+    stopPrice: order.stopPrice,
+    status: order.status,
+    submittedAt: order.submittedAt,
+    filledAt: order.filledAt,
+    canceledAt: order.canceledAt,
+    expiredAt: order.expiredAt,
+    legs: order.legIds
+      .map((id) => state.orders.find((o) => o.id === id))
+      .filter((o): o is PaperOrder => o !== undefined)
+      .map((leg) => toBrokerOrder(state, leg)),
+  };
+}
+
+/** Cash, equity (cash + positions at last price) and buying power (cash − open buy reservations), USD. */
+export function accountOf(state: PaperState): BrokerAccount {
+  let equity = dec(state.cash);
+  for (const p of Object.values(state.positions)) equity = equity.plus(dec(p.qty).times(dec(p.lastPrice)));
+  return { cash: state.cash, equity: equity.toString(), buyingPower: buyingPower(state), tradingBlocked: false };
+}
+
+/** Open positions, sorted by symbol. */
+export function positionsOf(state: PaperState): BrokerPosition[] {
+  return Object.entries(state.positions)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([symbol, p]) => ({
+      symbol,
+      qty: p.qty,
+      avgEntryPrice: p.avgEntryPrice,
+      currentPrice: p.lastPrice,
+      marketValue: dec(p.qty).times(dec(p.lastPrice)).toString(),
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function nextId(state: PaperState, prefix: string): string {
+  const id = `${prefix}-${String(state.nextId).padStart(8, '0')}`;
+  state.nextId += 1;
+  return id;
+}
+
+function isWorking(status: AlpacaOrderStatus): boolean {
+  return status === 'new' || status === 'accepted' || status === 'partially_filled';
+}
+
+function markCanceled(order: PaperOrder, now: string, note: string): void {
+  order.status = 'canceled';
+  order.canceledAt = now;
+  order.updatedAt = now;
+  order.note = note;
+}
+
+function buyingPower(state: PaperState): string {
+  let reserved = new Dec(0);
+  for (const o of state.orders) {
+    if (o.side !== 'buy' || !isWorking(o.status) || o.parentId !== null) continue;
+    const price = o.limitPrice ?? state.positions[o.symbol]?.lastPrice;
+    if (price) reserved = reserved.plus(dec(o.qty).minus(dec(o.filledQty)).times(dec(price)));
+  }
+  return dec(state.cash).minus(reserved).toString();
+}
+
+function openSellQty(state: PaperState, symbol: string): Dec {
+  let qty = new Dec(0);
+  for (const o of state.orders) {
+    // Stop legs protect the position rather than compete for it, as at Alpaca for OTO legs.
+    if (o.symbol === symbol && o.side === 'sell' && o.parentId === null && isWorking(o.status)) {
+      qty = qty.plus(dec(o.qty).minus(dec(o.filledQty)));
+    }
+  }
+  return qty;
+}
+
+function entryFillPrice(order: PaperOrder, bar: Bar): { price: Dec; atOpen: boolean } | undefined {
+  const open = dec(bar.open);
+  if (order.type === 'market') return { price: open, atOpen: true };
+  if (order.type !== 'limit' || order.limitPrice === null) return undefined;
+  const limit = dec(order.limitPrice);
+  if (order.side === 'buy') {
+    if (open.lte(limit)) return { price: open, atOpen: true };
+    if (dec(bar.low).lte(limit)) return { price: limit, atOpen: false };
+  } else {
+    if (open.gte(limit)) return { price: open, atOpen: true };
+    if (dec(bar.high).gte(limit)) return { price: limit, atOpen: false };
+  }
+  return undefined;
+}
+
+/**
+ * Fills a stop if the bar reaches it. `from: 'open'` means the whole bar is available (gap at the
+ * open fills at the open); `'intrabar'` means the stop went live after the open, so a breach
+ * fills at the stop price.
+ */
+function tryStop(state: PaperState, order: PaperOrder, bar: Bar, session: Session, from: 'open' | 'intrabar'): void {
+  if (order.stopPrice === null) return;
+  const stop = dec(order.stopPrice);
+  const open = dec(bar.open);
+  let price: Dec | undefined;
+  let atOpen = false;
+  if (order.side === 'sell') {
+    if (from === 'open' && open.lte(stop)) {
+      price = open;
+      atOpen = true;
+    } else if (dec(bar.low).lte(stop)) price = stop;
+  } else if (from === 'open' && open.gte(stop)) {
+    price = open;
+    atOpen = true;
+  } else if (dec(bar.high).gte(stop)) price = stop;
+  if (price) applyFill(state, order, price, atOpen ? session.openUtc : session.closeUtc, session);
+}
+
+/** Applies a full fill. Returns false (and cancels the order) when it cannot be honoured. */
+function applyFill(state: PaperState, order: PaperOrder, price: Dec, at: string, session: Session): boolean {
+  let qty = dec(order.qty).minus(dec(order.filledQty));
+  const position = state.positions[order.symbol];
+  if (order.side === 'sell') {
+    const held = dec(position?.qty ?? '0');
+    if (held.lte(0)) {
+      markCanceled(order, at, 'no position left to sell');
+      return false;
+    }
+    if (held.lt(qty)) qty = held; // never go short
+  } else if (dec(state.cash).lt(qty.times(price))) {
+    markCanceled(order, at, 'insufficient cash at fill');
+    return false;
+  }
+
+  const cost = qty.times(price);
+  if (order.side === 'buy') {
+    const oldQty = dec(position?.qty ?? '0');
+    const newQty = oldQty.plus(qty);
+    const avg = oldQty.times(dec(position?.avgEntryPrice ?? '0')).plus(cost).div(newQty);
+    state.positions[order.symbol] = { qty: newQty.toString(), avgEntryPrice: avg.toString(), lastPrice: position?.lastPrice ?? price.toString() };
+    state.cash = dec(state.cash).minus(cost).toString();
+  } else {
+    const left = dec(position!.qty).minus(qty);
+    if (left.isZero()) delete state.positions[order.symbol];
+    else position!.qty = left.toString();
+    state.cash = dec(state.cash).plus(cost).toString();
+  }
+
+  const filledBefore = dec(order.filledQty);
+  const filledAfter = filledBefore.plus(qty);
+  const avgBefore = dec(order.filledAvgPrice ?? '0');
+  order.filledAvgPrice = filledBefore.times(avgBefore).plus(cost).div(filledAfter).toString();
+  order.filledQty = filledAfter.toString();
+  order.status = filledAfter.eq(dec(order.qty)) ? 'filled' : 'partially_filled';
+  if (order.status === 'partially_filled') {
+    // Only sells are ever cut short (position smaller than the order); nothing more can fill.
+    markCanceled(order, at, `filled ${filledAfter} of ${order.qty}: position exhausted`);
+  }
+  order.filledAt = at;
+  order.updatedAt = at;
+  state.executions.push({
+    id: nextId(state, 'exe'),
+    orderId: order.id,
+    symbol: order.symbol,
+    side: order.side,
+    qty: qty.toString(),
+    price: price.toString(),
+    at,
+    session: session.date,
+  });
+  return true;
+}

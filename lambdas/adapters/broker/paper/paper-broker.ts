@@ -1,0 +1,219 @@
+/**
+ * Paper broker: implements the broker port with the simulated account in engine.ts, filling on
+ * real daily bars from the market-data port.
+ *
+ * Time: every call first "catches the market up" to the clock — each session whose close is at
+ * or before now and after the last processed one is played against its bars, in order. So the
+ * account always reflects what a real broker would show at that moment. A new account starts at
+ * the last session closed before its creation and never replays older history.
+ *
+ * State is loaded and saved through a PaperAccountStore on every call (file locally, DynamoDB in
+ * AWS), with optimistic versioning, so separate processes or Lambdas see one account.
+ */
+import { validateBarRows, barOn, type Bar, type ValidatedBars } from '../../../core/bars';
+import { newYorkDate, TradingCalendar, type Session } from '../../../core/calendar';
+import type {
+  BrokerAccount,
+  BrokerOrder,
+  BrokerPort,
+  BrokerPosition,
+  CalendarPort,
+  Clock,
+  MarketDataPort,
+  SubmitOrderRequest,
+} from '../../../ports';
+import { BrokerError } from '../../../ports';
+import { isOpenStatus } from '../../../core/order-status';
+import {
+  accountOf,
+  cancelOrder,
+  newPaperState,
+  positionsOf,
+  processSession,
+  submitOrder,
+  toBrokerOrder,
+  type PaperState,
+} from './engine';
+
+/** Persistence for the one paper account. */
+export interface PaperAccountStore {
+  /** @returns the state and its version, or undefined when no account exists yet. */
+  load(): Promise<{ state: PaperState; version: number } | undefined>;
+  /**
+   * Saves the state if the stored version still equals `expectedVersion` (undefined: must not exist).
+   * @returns the new version.
+   * @throws Error when another writer got there first.
+   */
+  save(state: PaperState, expectedVersion: number | undefined): Promise<number>;
+}
+
+export interface PaperBrokerOptions {
+  store: PaperAccountStore;
+  marketData: MarketDataPort;
+  calendar: CalendarPort;
+  clock: Clock;
+  /** Starting cash for a new account, USD. Default 100000. */
+  initialCash?: string;
+  accountId?: string;
+}
+
+export class PaperBroker implements BrokerPort {
+  private readonly validated = new Map<string, ValidatedBars | null>();
+  private calendarPromise: Promise<TradingCalendar> | undefined;
+  private symbolsPromise: Promise<Set<string>> | undefined;
+
+  constructor(private readonly options: PaperBrokerOptions) {}
+
+  /** Last session whose bar has been played, or null (no account or nothing processed yet). */
+  async processedThrough(): Promise<string | null> {
+    const loaded = await this.options.store.load();
+    return loaded?.state.processedThrough ?? null;
+  }
+
+  async getAccount(): Promise<BrokerAccount> {
+    return this.read((state) => accountOf(state));
+  }
+
+  async listPositions(): Promise<BrokerPosition[]> {
+    return this.read((state) => positionsOf(state));
+  }
+
+  async listOrders(filter: { status: 'open' | 'closed' | 'all' }): Promise<BrokerOrder[]> {
+    const matches = (status: PaperState['orders'][number]['status']) =>
+      filter.status === 'all' || (filter.status === 'open') === isOpenStatus(status);
+    return this.read((state) => {
+      const byId = new Map(state.orders.map((o) => [o.id, o]));
+      // A leg is listed under its parent when the parent matches too, else on its own (e.g. the
+      // live stop-loss of a filled entry), so no order appears twice.
+      return state.orders
+        .filter((o) => matches(o.status))
+        .filter((o) => o.parentId === null || !matches(byId.get(o.parentId)!.status))
+        .reverse()
+        .map((o) => toBrokerOrder(state, o));
+    });
+  }
+
+  async getOrderByClientOrderId(clientOrderId: string): Promise<BrokerOrder | undefined> {
+    return this.read((state) => {
+      const order = state.orders.find((o) => o.clientOrderId === clientOrderId);
+      return order ? toBrokerOrder(state, order) : undefined;
+    });
+  }
+
+  async getOrder(brokerOrderId: string): Promise<BrokerOrder> {
+    return this.read((state) => {
+      const order = state.orders.find((o) => o.id === brokerOrderId);
+      if (!order) throw new BrokerError(404, 'order not found');
+      return toBrokerOrder(state, order);
+    });
+  }
+
+  async submitOrder(request: SubmitOrderRequest): Promise<BrokerOrder> {
+    const calendar = await this.calendar();
+    const symbols = await this.symbols();
+    return this.write(async (state) => {
+      const now = this.options.clock.now();
+      const { state: next, order } = submitOrder(state, request, {
+        now: now.toISOString(),
+        eligibleFrom: firstSessionOpeningAtOrAfter(calendar, now)?.date,
+        marketOpen: calendar.sessionAt(now) !== undefined,
+        knownSymbol: symbols.has(request.symbol),
+        referencePrice: await this.referencePrice(request.symbol, state),
+      });
+      return { state: next, result: toBrokerOrder(next, order) };
+    });
+  }
+
+  async cancelOrder(brokerOrderId: string): Promise<void> {
+    await this.write(async (state) => ({
+      state: cancelOrder(state, brokerOrderId, this.options.clock.now().toISOString()),
+      result: undefined,
+    }));
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async read<T>(fn: (state: PaperState) => T): Promise<T> {
+    return this.write(async (state) => ({ state, result: fn(state) }));
+  }
+
+  /** Load → catch up to now → apply → save (only when something changed). */
+  private async write<T>(fn: (state: PaperState) => Promise<{ state: PaperState; result: T }>): Promise<T> {
+    const loaded = await this.options.store.load();
+    const start = loaded?.state ?? (await this.newAccount());
+    const caughtUp = await this.catchUp(start);
+    const { state, result } = await fn(caughtUp);
+    if (!loaded || state !== start) await this.options.store.save(state, loaded?.version);
+    return result;
+  }
+
+  private async newAccount(): Promise<PaperState> {
+    const calendar = await this.calendar();
+    const now = this.options.clock.now();
+    return newPaperState(
+      this.options.accountId ?? 'paper',
+      this.options.initialCash ?? '100000',
+      now.toISOString(),
+      calendar.lastClosedSessionAt(now)?.date ?? null,
+    );
+  }
+
+  private async catchUp(state: PaperState): Promise<PaperState> {
+    const calendar = await this.calendar();
+    const lastClosed = calendar.lastClosedSessionAt(this.options.clock.now());
+    if (!lastClosed || (state.processedThrough !== null && lastClosed.date <= state.processedThrough)) return state;
+    const from = state.processedThrough === null ? calendar.first.date : calendar.nextSession(state.processedThrough)?.date;
+    if (!from || from > lastClosed.date) return state;
+    let next = state;
+    for (const session of calendar.sessionsBetween(from, lastClosed.date)) {
+      const symbols = new Set([...next.orders.filter((o) => isOpenStatus(o.status)).map((o) => o.symbol), ...Object.keys(next.positions)]);
+      const bars = new Map<string, Bar | undefined>();
+      for (const symbol of symbols) bars.set(symbol, await this.bar(symbol, session));
+      next = processSession(next, session, (symbol) => bars.get(symbol));
+    }
+    return next;
+  }
+
+  private async bar(symbol: string, session: Session): Promise<Bar | undefined> {
+    if (!this.validated.has(symbol)) {
+      try {
+        this.validated.set(symbol, validateBarRows(await this.options.marketData.loadDailyRows(symbol)));
+      } catch {
+        this.validated.set(symbol, null); // no data: orders in this symbol simply never fill
+      }
+    }
+    const validated = this.validated.get(symbol);
+    return validated ? barOn(validated, session.date) : undefined;
+  }
+
+  /** Latest close at or before the last processed session, USD (for market-order reservations). */
+  private async referencePrice(symbol: string, state: PaperState): Promise<string | undefined> {
+    const held = state.positions[symbol]?.lastPrice;
+    if (held) return held;
+    if (state.processedThrough === null) return undefined;
+    await this.bar(symbol, { date: state.processedThrough, openUtc: '', closeUtc: '' });
+    const validated = this.validated.get(symbol);
+    if (!validated) return undefined;
+    const before = validated.bars.filter((b) => b.date <= state.processedThrough!);
+    const last = before[before.length - 1];
+    return last ? String(last.close) : undefined;
+  }
+
+  private calendar(): Promise<TradingCalendar> {
+    this.calendarPromise ??= this.options.calendar.loadSessions().then((s) => new TradingCalendar(s));
+    return this.calendarPromise;
+  }
+
+  private symbols(): Promise<Set<string>> {
+    this.symbolsPromise ??= this.options.marketData.listSymbols().then((s) => new Set(s));
+    return this.symbolsPromise;
+  }
+}
+
+/** The session an order submitted at `now` can first trade in: today's if it has not opened yet, else the next. */
+export function firstSessionOpeningAtOrAfter(calendar: TradingCalendar, now: Date): Session | undefined {
+  const date = newYorkDate(now);
+  const today = calendar.isSession(date) ? calendar.session(date) : undefined;
+  if (today && Date.parse(today.openUtc) >= now.getTime()) return today;
+  return calendar.nextSession(date);
+}

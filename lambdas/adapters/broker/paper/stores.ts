@@ -1,0 +1,81 @@
+/**
+ * Where the paper account lives: a JSON file in the local state directory, or one item in the
+ * TradingState DynamoDB table when the paper broker runs in AWS. Both refuse a save whose
+ * expected version is stale, so two writers cannot silently overwrite each other.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailed } from '../../dynamodb/client';
+import type { PaperState } from './engine';
+import type { PaperAccountStore } from './paper-broker';
+
+/** Paper account as `{ version, state }` JSON in one file; writes are atomic (temp file + rename). */
+export class FilePaperAccountStore implements PaperAccountStore {
+  constructor(private readonly file: string) {}
+
+  async load(): Promise<{ state: PaperState; version: number } | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const parsed = JSON.parse(text) as { version: number; state: PaperState };
+      if (typeof parsed.version !== 'number' || parsed.state?.schema !== 1) throw new Error('unexpected shape');
+      return parsed;
+    } catch (error) {
+      throw new Error(`paper account file ${this.file} is corrupt (${(error as Error).message}); restore it or use a new --state-dir`);
+    }
+  }
+
+  async save(state: PaperState, expectedVersion: number | undefined): Promise<number> {
+    const current = await this.load();
+    if (current?.version !== expectedVersion) {
+      throw new Error(`paper account ${this.file} changed concurrently (expected version ${expectedVersion}, found ${current?.version})`);
+    }
+    const version = (expectedVersion ?? 0) + 1;
+    await mkdir(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ version, state }, null, 1));
+    await rename(tmp, this.file);
+    return version;
+  }
+}
+
+/** Paper account as one DynamoDB item (pk PAPER, sk ACCOUNT#<id>); must stay under 400 KB. */
+export class DynamoPaperAccountStore implements PaperAccountStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly accountId = 'paper',
+  ) {}
+
+  async load(): Promise<{ state: PaperState; version: number } | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'PAPER', sk: `ACCOUNT#${this.accountId}` }, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    return { state: JSON.parse(out.Item.data as string) as PaperState, version: out.Item.version as number };
+  }
+
+  async save(state: PaperState, expectedVersion: number | undefined): Promise<number> {
+    const version = (expectedVersion ?? 0) + 1;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: 'PAPER', sk: `ACCOUNT#${this.accountId}`, data: JSON.stringify(state), version },
+          ConditionExpression: expectedVersion === undefined ? 'attribute_not_exists(sk)' : 'version = :expected',
+          ...(expectedVersion === undefined ? {} : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new Error(`paper account ${this.accountId} changed concurrently (expected version ${expectedVersion})`);
+      throw error;
+    }
+    return version;
+  }
+}

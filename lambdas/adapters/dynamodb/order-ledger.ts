@@ -1,0 +1,157 @@
+/**
+ * The order ledger in DynamoDB. Single-item conditional writes only (dynalite has no
+ * TransactWriteItems), all reads strongly consistent.
+ *
+ * Layout (table OrderLedger), one partition per strategy so every query is consistent:
+ *   pk = STRATEGY#<strategyId>
+ *   sk = ORDER#<clientOrderId>                 one item per order (entries and their legs)
+ *   sk = FILL#<clientOrderId>#<cumulativeQty>  one item per fill increment (replays are no-ops)
+ */
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LedgerFill, LedgerOrder } from '../../core/ledger';
+import { isConditionalCheckFailed } from './client';
+
+/** Thrown when a conditional update lost a race (the record's version moved on). */
+export class VersionConflictError extends Error {
+  constructor(readonly clientOrderId: string, readonly expectedVersion: number) {
+    super(`order ${clientOrderId} changed concurrently (expected version ${expectedVersion})`);
+    this.name = 'VersionConflictError';
+  }
+}
+
+export class DynamoOrderLedger {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly strategyId: string,
+  ) {}
+
+  private get pk(): string {
+    return `STRATEGY#${this.strategyId}`;
+  }
+
+  /**
+   * Writes an order intent only if no order with that client_order_id exists
+   * (`attribute_not_exists(sk)`). This is the idempotency gate that runs BEFORE any broker call.
+   * @returns `{ created: true }`, or `{ created: false, existing }` with the record already there.
+   */
+  async putIntent(record: LedgerOrder): Promise<{ created: true } | { created: false; existing: LedgerOrder }> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: this.pk, sk: `ORDER#${record.clientOrderId}`, kind: 'order', ...record },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+      return { created: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await this.get(record.clientOrderId);
+      if (!existing) throw new Error(`order ${record.clientOrderId} reported as existing but cannot be read`);
+      return { created: false, existing };
+    }
+  }
+
+  /** Strongly consistent read of one order. */
+  async get(clientOrderId: string): Promise<LedgerOrder | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: this.pk, sk: `ORDER#${clientOrderId}` }, ConsistentRead: true }),
+    );
+    return out.Item ? toOrder(out.Item) : undefined;
+  }
+
+  /**
+   * Applies `changes` if the stored version is still `record.version`; bumps the version.
+   * @returns the updated record.
+   * @throws VersionConflictError when another writer updated it first.
+   */
+  async update(record: LedgerOrder, changes: Partial<LedgerOrder>): Promise<LedgerOrder> {
+    const fields = Object.entries(changes).filter(([k, v]) => v !== undefined && !['clientOrderId', 'version'].includes(k));
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, unknown> = { ':expected': record.version, ':next': record.version + 1 };
+    const sets = ['#version = :next'];
+    fields.forEach(([key, value], i) => {
+      names[`#f${i}`] = key;
+      values[`:v${i}`] = value;
+      sets.push(`#f${i} = :v${i}`);
+    });
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: this.pk, sk: `ORDER#${record.clientOrderId}` },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toOrder(out.Attributes!);
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new VersionConflictError(record.clientOrderId, record.version);
+      throw error;
+    }
+  }
+
+  /** Every order of the strategy, ascending by client_order_id. */
+  async listOrders(): Promise<LedgerOrder[]> {
+    return (await this.queryPrefix('ORDER#')).map(toOrder);
+  }
+
+  /**
+   * Records a fill increment once. Keyed by (clientOrderId, cumulativeQty), so a replayed
+   * broker update writes nothing.
+   * @returns true when written, false when it was already recorded.
+   */
+  async recordFill(fill: LedgerFill): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: this.pk, sk: `FILL#${fill.clientOrderId}#${fill.cumulativeQty}`, kind: 'fill', ...fill },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Every fill of the strategy. */
+  async listFills(): Promise<LedgerFill[]> {
+    return (await this.queryPrefix('FILL#')).map(toFill);
+  }
+
+  private async queryPrefix(prefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': this.pk, ':prefix': prefix },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((out.Items ?? []) as Record<string, unknown>[]));
+      start = out.LastEvaluatedKey as Record<string, unknown> | undefined;
+    } while (start);
+    return items;
+  }
+}
+
+function toOrder(item: Record<string, unknown>): LedgerOrder {
+  const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
+  return rest as unknown as LedgerOrder;
+}
+
+function toFill(item: Record<string, unknown>): LedgerFill {
+  const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
+  return rest as unknown as LedgerFill;
+}

@@ -1,0 +1,168 @@
+/**
+ * Step 6, cancel-verify (runs after the session close, behind the Wait state):
+ *
+ *   1. Sync: every open ledger order is read back from the broker; fills are recorded once each,
+ *      statuses adopted, new legs (stop-loss) added. An intent that never reached the broker and
+ *      is past its time in force is closed as expired.
+ *   2. Cancel: entries that outlived their time in force are cancelled, and every cancel is
+ *      CONFIRMED by reading the order back before anything is recorded. A cancel that raced a
+ *      fill records the fill (the position is real and its stop-loss leg protects it); no exit
+ *      order is ever sent from here.
+ *   3. Reconcile: positions derived from the ledger's fills must equal the broker's. On any
+ *      mismatch the trading state is latched HALTED and a CRITICAL alert goes out.
+ *   4. Protection: every long position must be covered by working stop orders, else CRITICAL.
+ *
+ * Artifact out: VERIFICATION.
+ */
+import {
+  findUnprotectedPositions,
+  isExpiredEntry,
+  isLedgerOpen,
+  positionsFromFills,
+  reconcilePositions,
+  type LedgerOrder,
+  type PositionMismatch,
+  type UnprotectedPosition,
+} from '../core/ledger';
+import { BrokerError, type BrokerOrder } from '../ports';
+import type { Deps } from '../wiring/deps';
+import { lambdaDeps, makeStepHandler } from './shared/middleware';
+import { syncWithBroker } from './shared/order-sync';
+import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
+
+/** How a confirmed cancel ended. */
+export type CancelOutcome = 'canceled' | 'filled_before_cancel' | 'partially_filled_then_canceled' | 'pending_cancel' | 'already_closed';
+
+/** Artifact VERIFICATION. */
+export interface VerificationArtifact {
+  synced: number;
+  fillsRecorded: number;
+  cancels: Array<{ clientOrderId: string; symbol: string; outcome: CancelOutcome; status: string }>;
+  mismatches: PositionMismatch[];
+  unprotected: UnprotectedPosition[];
+}
+
+export interface VerifySummary {
+  synced: number;
+  fillsRecorded: number;
+  canceled: number;
+  cancelRacedFill: number;
+  mismatches: number;
+  unprotected: number;
+}
+
+export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promise<VerifySummary> {
+  const nowIso = () => deps.clock.now().toISOString();
+  const ctx = () => ({ runId: state.runId, tradingDate: state.tradingDate, now: nowIso() });
+  const alert = (severity: 'WARNING' | 'CRITICAL', type: string, message: string, details?: Record<string, unknown>) =>
+    deps.alerts.publish({ severity, type, message, runId: state.runId, tradingDate: state.tradingDate, at: nowIso(), ...(details ? { details } : {}) });
+
+  const artifact: VerificationArtifact = { synced: 0, fillsRecorded: 0, cancels: [], mismatches: [], unprotected: [] };
+
+  /** Reads one ledger order from the broker and applies it; follows new legs too. */
+  const sync = async (record: LedgerOrder): Promise<LedgerOrder> => {
+    const broker = await lookup(record);
+    if (!broker) {
+      if (record.status === 'pending_submit' && isExpiredEntry(record, nowIso())) {
+        return deps.ledger.update(record, { status: 'expired', statusReason: 'intent never reached the broker; time in force over', updatedAt: nowIso() });
+      }
+      if (record.status !== 'pending_submit') {
+        await alert('CRITICAL', 'ORDER_MISSING_AT_BROKER', `${record.clientOrderId} (${record.symbol}) is ${record.status} in the ledger but unknown to the broker`);
+      }
+      return record;
+    }
+    const result = await syncWithBroker(deps, record, broker, ctx());
+    artifact.synced += 1;
+    if (result.fill) artifact.fillsRecorded += 1;
+    for (const leg of result.newLegs) await sync(leg);
+    return result.record;
+  };
+
+  const lookup = async (record: LedgerOrder): Promise<BrokerOrder | undefined> => {
+    if (!record.brokerOrderId) return deps.broker.getOrderByClientOrderId(record.clientOrderId);
+    try {
+      return await deps.broker.getOrder(record.brokerOrderId);
+    } catch (error) {
+      if (error instanceof BrokerError && error.status === 404) return undefined;
+      throw error;
+    }
+  };
+
+  // 1. Sync every open order (parents first so their legs appear, then the legs).
+  const open = (await deps.ledger.listOrders()).filter((o) => isLedgerOpen(o.status));
+  open.sort((a, b) => Number(a.parentClientOrderId !== null) - Number(b.parentClientOrderId !== null));
+  const synced = new Map<string, LedgerOrder>();
+  for (const record of open) synced.set(record.clientOrderId, await sync(record));
+
+  // 2. Cancel entries past their time in force; confirm each with the broker before recording.
+  for (const record of synced.values()) {
+    if (!isExpiredEntry(record, nowIso()) || !record.brokerOrderId) continue;
+    try {
+      await deps.broker.cancelOrder(record.brokerOrderId);
+    } catch (error) {
+      // 422: no longer cancelable (filled or closed meanwhile) — the read-back below tells which.
+      if (!(error instanceof BrokerError) || error.status !== 422) throw error;
+    }
+    const confirmed = await deps.broker.getOrder(record.brokerOrderId);
+    const { record: after } = await syncWithBroker(deps, record, confirmed, ctx());
+    // Legs follow the parent (canceled with it, or live if it filled); their records exist now.
+    for (const leg of confirmed.legs) {
+      const legRecord = await deps.ledger.get(leg.clientOrderId);
+      if (legRecord && isLedgerOpen(legRecord.status)) await sync(legRecord);
+    }
+    const outcome: CancelOutcome =
+      confirmed.status === 'canceled'
+        ? confirmed.filledQty === '0'
+          ? 'canceled'
+          : 'partially_filled_then_canceled'
+        : confirmed.status === 'filled'
+          ? 'filled_before_cancel'
+          : confirmed.status === 'pending_cancel'
+            ? 'pending_cancel'
+            : 'already_closed';
+    artifact.cancels.push({ clientOrderId: after.clientOrderId, symbol: after.symbol, outcome, status: confirmed.status });
+    if (outcome === 'filled_before_cancel' || outcome === 'partially_filled_then_canceled') {
+      await alert(
+        'WARNING',
+        'CANCEL_RACED_FILL',
+        `${after.clientOrderId} (${after.symbol}) filled ${confirmed.filledQty} before the cancel: fill recorded, position kept under its stop-loss leg, no exit sent`,
+      );
+    }
+  }
+
+  // 3. Reconcile positions: ledger fills vs broker.
+  const ledgerPositions = positionsFromFills(await deps.ledger.listFills());
+  const brokerPositions = await deps.broker.listPositions();
+  artifact.mismatches = reconcilePositions(ledgerPositions, brokerPositions);
+  if (artifact.mismatches.length > 0) {
+    const cause = `RECONCILIATION_MISMATCH: ${artifact.mismatches.map((m) => `${m.symbol} ledger ${m.ledgerQty} vs broker ${m.brokerQty}`).join('; ')}`;
+    await deps.tradingState.setLatch({ state: 'HALTED', cause, since: nowIso() });
+    await alert('CRITICAL', 'RECONCILIATION_MISMATCH', `${cause}. Trading state set to HALTED; re-arm the kill switch after fixing.`, {
+      mismatches: artifact.mismatches,
+    });
+  }
+
+  // 4. Every long position must be protected by a working stop.
+  artifact.unprotected = findUnprotectedPositions(brokerPositions, await deps.broker.listOrders({ status: 'open' }));
+  if (artifact.unprotected.length > 0) {
+    await alert(
+      'CRITICAL',
+      'UNPROTECTED_POSITION',
+      `positions without a working stop-loss: ${artifact.unprotected.map((u) => `${u.symbol} ${u.qty} sh (stops cover ${u.protectedQty})`).join('; ')}`,
+      { unprotected: artifact.unprotected },
+    );
+  }
+
+  await deps.artifacts.put(state.runId, ARTIFACTS.verification, artifact, deps.clock.now());
+  return {
+    synced: artifact.synced,
+    fillsRecorded: artifact.fillsRecorded,
+    canceled: artifact.cancels.filter((c) => c.outcome === 'canceled').length,
+    cancelRacedFill: artifact.cancels.filter((c) => c.outcome === 'filled_before_cancel' || c.outcome === 'partially_filled_then_canceled').length,
+    mismatches: artifact.mismatches.length,
+    unprotected: artifact.unprotected.length,
+  };
+}
+
+export const createHandler = (getDeps: () => Deps) => makeStepHandler('cancel-verify', PipelineStateSchema, cancelVerifyStep, getDeps);
+export const handler = createHandler(lambdaDeps());

@@ -1,0 +1,158 @@
+/**
+ * Step 1, fetch: decides which session this run trades, loads every universe symbol's bars dated
+ * strictly before it, validates them and quarantines any symbol whose bars cannot be trusted
+ * (with a reason naming the date, field and value). The run goes on with the rest.
+ *
+ * Input: FetchInput (execution request + runId + start time). Output: the PipelineState every
+ * later step receives. Artifacts: UNIVERSE, BARS#<symbol>.
+ */
+import { selectDecisionWindow, validateBarRows, type Bar } from '../core/bars';
+import { newYorkDate } from '../core/calendar';
+import { MarketDataError } from '../ports';
+import { loadCalendar, type Deps } from '../wiring/deps';
+import { lambdaDeps, makeStepHandler } from './shared/middleware';
+import { ARTIFACTS, FetchInputSchema, type FetchInput, type PipelineState } from './shared/pipeline-state';
+
+/** Minutes after the close at which cancel-verify runs (lets the broker settle end-of-day statuses). */
+export const VERIFY_DELAY_MINUTES = 15;
+
+/** A symbol left out of this run, and why (`CODE: detail`). */
+export interface Quarantine {
+  symbol: string;
+  reason: string;
+}
+
+/** Artifact UNIVERSE. */
+export interface UniverseArtifact {
+  /** Tradable symbols requested for this run (before quarantine). */
+  universe: string[];
+  benchmark: string;
+  /** Symbols (tradable or benchmark) with usable bars. */
+  usable: string[];
+  quarantined: Quarantine[];
+}
+
+/** Artifact BARS#<symbol>: the decision window, columnar. Prices USD, volume shares. */
+export interface BarsArtifact {
+  symbol: string;
+  date: string[];
+  open: number[];
+  high: number[];
+  low: number[];
+  close: number[];
+  volume: number[];
+}
+
+export interface FetchSummary {
+  universe: number;
+  usable: number;
+  quarantined: number;
+}
+
+export async function fetchStep(input: FetchInput, deps: Deps): Promise<PipelineState & { fetch: FetchSummary }> {
+  const { config } = deps;
+  const calendar = await loadCalendar(deps.calendar);
+  const tradingDate = input.request.tradingDate ?? newYorkDate(new Date(input.startedAt));
+  if (!calendar.covers(tradingDate)) {
+    throw new Error(
+      `trading calendar covers ${calendar.first.date}..${calendar.last.date}; session ${tradingDate} is outside it (extend data/calendars)`,
+    );
+  }
+  const base = { runId: input.runId, strategyId: config.strategyId, tradingDate };
+  if (!calendar.isSession(tradingDate)) {
+    return { ...base, session: { isSession: false, date: tradingDate }, fetch: { universe: 0, usable: 0, quarantined: 0 } };
+  }
+  const session = calendar.session(tradingDate);
+  const previous = calendar.previousSession(tradingDate);
+  const verifyAfter = new Date(Date.parse(session.closeUtc) + VERIFY_DELAY_MINUTES * 60_000);
+
+  const available = await deps.marketData.listSymbols();
+  const universe = [...new Set(input.request.symbols ?? config.universe ?? available)].filter((s) => s !== config.benchmark).sort();
+  const toLoad = available.includes(config.benchmark) ? [...universe, config.benchmark] : universe;
+
+  const quarantined: Quarantine[] = [];
+  const bars: Array<{ name: string; data: BarsArtifact }> = [];
+  for (const symbol of toLoad) {
+    let rows;
+    try {
+      rows = await deps.marketData.loadDailyRows(symbol);
+    } catch (error) {
+      if (!(error instanceof MarketDataError)) throw error;
+      quarantined.push({ symbol, reason: `NO_DATA: ${error.message}` });
+      continue;
+    }
+    const window = selectDecisionWindow(validateBarRows(rows), {
+      asOf: tradingDate,
+      lookbackBars: config.lookbackBars,
+      minBars: config.minBars,
+      ...(previous ? { previousSession: previous.date } : {}),
+    });
+    if (!window.ok) {
+      quarantined.push({ symbol, reason: window.reason });
+      continue;
+    }
+    bars.push({ name: ARTIFACTS.bars(symbol), data: toColumns(symbol, window.bars) });
+  }
+
+  const now = deps.clock.now();
+  const artifact: UniverseArtifact = {
+    universe,
+    benchmark: config.benchmark,
+    usable: bars.map((b) => b.data.symbol),
+    quarantined,
+  };
+  await deps.artifacts.putMany(input.runId, [{ name: ARTIFACTS.universe, data: artifact }, ...bars], now);
+
+  const tradableQuarantined = quarantined.filter((q) => q.symbol !== config.benchmark);
+  if (quarantined.length > 0) {
+    await deps.alerts.publish({
+      severity: 'WARNING',
+      type: 'DATA_QUARANTINE',
+      message: `${tradableQuarantined.length} of ${universe.length} tradable symbols quarantined${quarantined.length > tradableQuarantined.length ? ` (and benchmark ${config.benchmark})` : ''}: ${quarantined.map((q) => `${q.symbol} (${q.reason})`).join('; ')}`,
+      runId: input.runId,
+      tradingDate,
+      at: now.toISOString(),
+      details: { quarantined },
+    });
+  }
+
+  return {
+    ...base,
+    session: {
+      isSession: true,
+      date: tradingDate,
+      openUtc: session.openUtc,
+      closeUtc: session.closeUtc,
+      verifyAfterUtc: verifyAfter.toISOString(),
+      ...(previous ? { previousSession: previous.date } : {}),
+    },
+    fetch: { universe: universe.length, usable: bars.length, quarantined: quarantined.length },
+  };
+}
+
+function toColumns(symbol: string, bars: readonly Bar[]): BarsArtifact {
+  return {
+    symbol,
+    date: bars.map((b) => b.date),
+    open: bars.map((b) => b.open),
+    high: bars.map((b) => b.high),
+    low: bars.map((b) => b.low),
+    close: bars.map((b) => b.close),
+    volume: bars.map((b) => b.volume),
+  };
+}
+
+/** Rebuilds bars from a BARS#<symbol> artifact. */
+export function fromColumns(artifact: BarsArtifact): Bar[] {
+  return artifact.date.map((date, i) => ({
+    date,
+    open: artifact.open[i]!,
+    high: artifact.high[i]!,
+    low: artifact.low[i]!,
+    close: artifact.close[i]!,
+    volume: artifact.volume[i]!,
+  }));
+}
+
+export const createHandler = (getDeps: () => Deps) => makeStepHandler('fetch', FetchInputSchema, fetchStep, getDeps);
+export const handler = createHandler(lambdaDeps());

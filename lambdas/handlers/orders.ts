@@ -1,0 +1,171 @@
+/**
+ * Step 5, orders: turns each allowed entry into an immutable Order (entry limit + stop-loss leg
+ * in one OTO request, time_in_force gtc so the stop outlives the day), and places it with the
+ * ledger-first protocol:
+ *
+ *   1. derive the client_order_id (strategy, session, symbol, side, purpose) — deterministic;
+ *   2. conditional put of the intent in the ledger (`attribute_not_exists`) BEFORE any broker call;
+ *   3. if the intent already existed, look the order up at the broker by client_order_id and adopt
+ *      it — never submit twice;
+ *   4. submit; a 422 `client_order_id must be unique` means it is already there: look up, adopt;
+ *      any other refusal is recorded as rejected with the broker's message (no retry);
+ *      a transport error is followed by a lookup, never a blind retry;
+ *   5. record the broker's order id, status and legs.
+ *
+ * The kill switch is read again right before submitting: flipping it to HALTED after the risk
+ * check still stops every submission of this step.
+ *
+ * Artifact in: DECISIONS. Artifact out: ORDERS.
+ */
+import { deriveClientOrderId } from '../core/client-order-id';
+import { intentRecord, type LedgerOrder } from '../core/ledger';
+import { createOrder, toSubmitRequest, type Order } from '../core/order';
+import { BrokerError } from '../ports';
+import { loadCalendar, type Deps } from '../wiring/deps';
+import type { DecisionsArtifact } from './risk-check';
+import { readKillSwitch } from './shared/kill-switch';
+import { lambdaDeps, makeStepHandler } from './shared/middleware';
+import { syncWithBroker } from './shared/order-sync';
+import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
+
+/** What happened to one intent in this execution. */
+export type PlacementOutcome =
+  | 'submitted' // this execution's request was accepted by the broker
+  | 'already_placed' // the ledger already had it with a broker id: nothing sent
+  | 'adopted' // the broker already had it (lookup or 422 duplicate): nothing new sent
+  | 'rejected' // the broker refused it; recorded with the broker's message
+  | 'unconfirmed' // transport failure and the lookup did not find it: left pending_submit, alerted
+  | 'blocked'; // kill switch not ARMED at submission time
+
+export interface Placement {
+  clientOrderId: string;
+  symbol: string;
+  outcome: PlacementOutcome;
+  detail?: string;
+}
+
+/** Artifact ORDERS. */
+export interface OrdersArtifact {
+  placements: Placement[];
+}
+
+export async function ordersStep(state: PipelineState, deps: Deps): Promise<Record<PlacementOutcome, number>> {
+  const decided = await deps.artifacts.get<DecisionsArtifact>(state.runId, ARTIFACTS.decisions);
+  const allowed = decided.decisions.filter((d) => d.allowed && d.plan && d.plan.qty >= 1);
+  const counts: Record<PlacementOutcome, number> = { submitted: 0, already_placed: 0, adopted: 0, rejected: 0, unconfirmed: 0, blocked: 0 };
+  const placements: Placement[] = [];
+
+  const calendar = await loadCalendar(deps.calendar);
+  const lastSession = calendar.sessionsBetween(state.tradingDate, calendar.last.date)[deps.config.entryTtlSessions - 1] ?? calendar.last;
+
+  const orders: Order[] = allowed.map((d) =>
+    createOrder({
+      clientOrderId: deriveClientOrderId({
+        strategyId: deps.config.strategyId,
+        sessionDate: state.tradingDate,
+        symbol: d.symbol,
+        side: 'buy',
+        purpose: 'entry',
+      }),
+      strategyId: deps.config.strategyId,
+      tradingDate: state.tradingDate,
+      symbol: d.symbol,
+      side: 'buy',
+      type: 'limit',
+      timeInForce: 'gtc',
+      orderClass: 'oto',
+      purpose: 'entry',
+      qty: String(d.plan!.qty),
+      limitPrice: d.plan!.limitPrice,
+      stopLossPrice: d.plan!.stopLossPrice,
+      expiresAt: lastSession.closeUtc,
+    }),
+  );
+
+  const killSwitch = orders.length > 0 ? await readKillSwitch(deps.killSwitch) : undefined;
+  for (const order of orders) {
+    let placement: Placement;
+    if (killSwitch && killSwitch.state !== 'ARMED') {
+      placement = { clientOrderId: order.clientOrderId, symbol: order.symbol, outcome: 'blocked', detail: `KILL_SWITCH: ${killSwitch.reason} at submission` };
+    } else {
+      placement = await placeOrder(deps, order, state);
+    }
+    counts[placement.outcome] += 1;
+    placements.push(placement);
+  }
+
+  await deps.artifacts.put(state.runId, ARTIFACTS.orders, { placements } satisfies OrdersArtifact, deps.clock.now());
+  return counts;
+}
+
+/** The ledger-first placement protocol for one order (see module doc). */
+export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineState, 'runId' | 'tradingDate'>): Promise<Placement> {
+  const now = () => deps.clock.now().toISOString();
+  const ctx = () => ({ runId: state.runId, tradingDate: state.tradingDate, now: now() });
+  const base = { clientOrderId: order.clientOrderId, symbol: order.symbol };
+
+  const intent = intentRecord(order, state.runId, now());
+  const put = await deps.ledger.putIntent(intent);
+  let record: LedgerOrder = put.created ? intent : put.existing;
+
+  if (!put.created) {
+    if (record.status !== 'pending_submit') {
+      // Known to the broker already (or refused by it): never send again.
+      if (record.brokerOrderId) {
+        const broker = await deps.broker.getOrderByClientOrderId(order.clientOrderId);
+        if (broker) await syncWithBroker(deps, record, broker, ctx());
+      }
+      return { ...base, outcome: 'already_placed', detail: `ledger status ${record.status}` };
+    }
+    // An earlier execution wrote the intent but did not confirm a submission: ask the broker first.
+    const existing = await deps.broker.getOrderByClientOrderId(order.clientOrderId);
+    if (existing) {
+      await syncWithBroker(deps, record, existing, ctx());
+      return { ...base, outcome: 'adopted', detail: 'found at the broker by client_order_id' };
+    }
+  }
+
+  try {
+    const accepted = await deps.broker.submitOrder(toSubmitRequest(order));
+    record = await deps.ledger.update(record, { submittedByRunId: state.runId, updatedAt: now() });
+    await syncWithBroker(deps, record, accepted, ctx());
+    return { ...base, outcome: 'submitted' };
+  } catch (error) {
+    if (error instanceof BrokerError && error.status === 422 && /client_order_id must be unique/i.test(error.message)) {
+      const existing = await deps.broker.getOrderByClientOrderId(order.clientOrderId);
+      if (!existing) throw new Error(`broker says ${order.clientOrderId} exists but cannot find it`);
+      await syncWithBroker(deps, record, existing, ctx());
+      return { ...base, outcome: 'adopted', detail: 'broker answered 422 client_order_id must be unique' };
+    }
+    if (error instanceof BrokerError) {
+      await deps.ledger.update(record, { status: 'rejected', statusReason: `${error.status} ${error.message}`, updatedAt: now() });
+      await deps.alerts.publish({
+        severity: 'WARNING',
+        type: 'ORDER_REJECTED',
+        message: `${order.clientOrderId} (${order.symbol} buy ${order.qty} @ ${order.limitPrice}) rejected by the broker: ${error.status} ${error.message}`,
+        runId: state.runId,
+        tradingDate: state.tradingDate,
+        at: now(),
+      });
+      return { ...base, outcome: 'rejected', detail: `${error.status} ${error.message}` };
+    }
+    // Timeout or transport failure: the order may or may not exist. Look it up; never resend blindly.
+    const existing = await deps.broker.getOrderByClientOrderId(order.clientOrderId).catch(() => undefined);
+    if (existing) {
+      await syncWithBroker(deps, record, existing, ctx());
+      return { ...base, outcome: 'adopted', detail: `found after ${(error as Error).message}` };
+    }
+    await deps.alerts.publish({
+      severity: 'HIGH',
+      type: 'ORDER_UNCONFIRMED',
+      message: `${order.clientOrderId}: submission failed (${(error as Error).message}) and the order is not visible at the broker; left pending_submit for the next run to resolve`,
+      runId: state.runId,
+      tradingDate: state.tradingDate,
+      at: now(),
+    });
+    return { ...base, outcome: 'unconfirmed', detail: (error as Error).message };
+  }
+}
+
+export const createHandler = (getDeps: () => Deps) => makeStepHandler('orders', PipelineStateSchema, ordersStep, getDeps);
+export const handler = createHandler(lambdaDeps());

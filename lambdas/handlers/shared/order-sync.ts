@@ -1,0 +1,70 @@
+/**
+ * Bringing ledger records in line with the broker: record fills first (idempotent, keyed by
+ * cumulative qty), then the status change (conditional on version), then any new legs.
+ * Used by the orders step (adopting an existing order) and by cancel-verify.
+ */
+import { applyBrokerOrder, legRecords, type LedgerFill, type LedgerOrder } from '../../core/ledger';
+import type { BrokerOrder } from '../../ports';
+import { VersionConflictError } from '../../adapters/dynamodb/order-ledger';
+import type { Deps } from '../../wiring/deps';
+
+export interface SyncContext {
+  runId: string;
+  tradingDate: string;
+  /** ISO-8601 UTC. */
+  now: string;
+}
+
+export interface SyncResult {
+  record: LedgerOrder;
+  /** Fill increment written by this sync, if any. */
+  fill?: LedgerFill;
+  /** Leg records created by this sync (e.g. the stop-loss leg of a new OTO entry). */
+  newLegs: LedgerOrder[];
+}
+
+/**
+ * Applies the broker's view of one order to its ledger record.
+ * Order of writes matters for crash safety: the fill item is written before the record's
+ * filledQty moves, so a crash in between re-derives the same fill key next time (a no-op).
+ * @throws VersionConflictError if the record keeps changing underneath (after one re-read).
+ */
+export async function syncWithBroker(
+  deps: Pick<Deps, 'ledger' | 'alerts'>,
+  record: LedgerOrder,
+  broker: BrokerOrder,
+  ctx: SyncContext,
+): Promise<SyncResult> {
+  let current = record;
+  let update = applyBrokerOrder(current, broker, ctx.runId, ctx.now);
+  let fill: LedgerFill | undefined;
+  if (update.fill && (await deps.ledger.recordFill(update.fill))) fill = update.fill;
+  if (update.changes) {
+    try {
+      current = await deps.ledger.update(current, update.changes);
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error;
+      const fresh = await deps.ledger.get(current.clientOrderId);
+      if (!fresh) throw error;
+      update = applyBrokerOrder(fresh, broker, ctx.runId, ctx.now);
+      if (update.fill && (await deps.ledger.recordFill(update.fill))) fill = update.fill;
+      current = update.changes ? await deps.ledger.update(fresh, update.changes) : fresh;
+    }
+  }
+  if (update.anomaly) {
+    await deps.alerts.publish({
+      severity: 'CRITICAL',
+      type: 'ORDER_ANOMALY',
+      message: update.anomaly,
+      runId: ctx.runId,
+      tradingDate: ctx.tradingDate,
+      at: ctx.now,
+    });
+  }
+  const newLegs: LedgerOrder[] = [];
+  for (const leg of legRecords(current, broker, ctx.runId, ctx.now)) {
+    const put = await deps.ledger.putIntent(leg);
+    if (put.created) newLegs.push(leg);
+  }
+  return { record: current, ...(fill ? { fill } : {}), newLegs };
+}

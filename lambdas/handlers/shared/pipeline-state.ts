@@ -1,0 +1,59 @@
+/**
+ * The Step Functions payload, validated with zod at every handler boundary. It stays small: ids,
+ * dates and counts. Bulk data lives in the RunArtifacts table under `runId`.
+ */
+import { z } from 'zod';
+import { SymbolSchema } from '../../core/config';
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+
+/** What the execution was started with (scheduler: `{"source":"schedule"}`; local runner: date and symbols). */
+export const ExecutionRequestSchema = z.looseObject({
+  /** Session to trade, YYYY-MM-DD; default: the New York date of the execution start. */
+  tradingDate: isoDate.optional(),
+  /** Universe override for this execution. */
+  symbols: z.array(SymbolSchema).min(1).optional(),
+});
+
+/** Input of the first state (Fetch): the execution input plus context-object fields. */
+export const FetchInputSchema = z.object({
+  request: ExecutionRequestSchema,
+  /** Step Functions execution name; identifies the run's artifacts. */
+  runId: z.string().min(1).max(80),
+  /** Execution start, ISO-8601 UTC. */
+  startedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 timestamp'),
+});
+export type FetchInput = z.infer<typeof FetchInputSchema>;
+
+/** The session being traded. Instants are ISO-8601 UTC. */
+export const SessionInfoSchema = z.object({
+  isSession: z.boolean(),
+  date: isoDate,
+  openUtc: z.string().optional(),
+  closeUtc: z.string().optional(),
+  /** When cancel-verify runs: a few minutes after the close (the Wait state's timestamp). */
+  verifyAfterUtc: z.string().optional(),
+  /** The session before `date`; decisions use bars up to and including it. */
+  previousSession: isoDate.optional(),
+});
+export type SessionInfo = z.infer<typeof SessionInfoSchema>;
+
+/** State passed between steps after Fetch; each step adds its summary under its own key. */
+export const PipelineStateSchema = z.looseObject({
+  runId: z.string().min(1),
+  strategyId: z.string().min(1),
+  tradingDate: isoDate,
+  session: SessionInfoSchema,
+});
+export type PipelineState = z.infer<typeof PipelineStateSchema>;
+
+/** Names of the run artifacts each step writes. */
+export const ARTIFACTS = {
+  universe: 'UNIVERSE',
+  bars: (symbol: string) => `BARS#${symbol}`,
+  features: 'FEATURES',
+  scores: 'SCORES',
+  decisions: 'DECISIONS',
+  orders: 'ORDERS',
+  verification: 'VERIFICATION',
+} as const;

@@ -1,0 +1,118 @@
+/**
+ * Composition root: the adapters a handler runs with.
+ *
+ * In Lambda, `depsFromEnv` builds them from the environment the CDK stack sets (each function only
+ * gets the variables of the resources it is granted, so every dependency is created lazily, on
+ * first use). The local runner builds the same `Deps` shape with local adapters and dynalite.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { parseStrategyConfig, type StrategyConfig } from '../core/config';
+import { TradingCalendar } from '../core/calendar';
+import { SnsAlerts } from '../adapters/alerts/sns';
+import { PaperBroker } from '../adapters/broker/paper/paper-broker';
+import { DynamoPaperAccountStore } from '../adapters/broker/paper/stores';
+import { CsvCalendar } from '../adapters/calendar/csv-calendar';
+import { SystemClock } from '../adapters/clock';
+import { createDocumentClient, tableNamesFromEnv } from '../adapters/dynamodb/client';
+import { DynamoOrderLedger } from '../adapters/dynamodb/order-ledger';
+import { DynamoRunArtifacts } from '../adapters/dynamodb/run-artifacts';
+import { DynamoTradingStateStore } from '../adapters/dynamodb/trading-state';
+import { CsvMarketData } from '../adapters/market-data/csv';
+import { SsmKillSwitch } from '../adapters/parameters/ssm';
+import { SecretsManagerCredentials } from '../adapters/secrets/secrets-manager';
+import type { AlertPort, BrokerPort, CalendarPort, Clock, KillSwitchPort, MarketDataPort, SecretsPort } from '../ports';
+import { ENV } from './env';
+
+/** Everything a pipeline step may use. */
+export interface Deps {
+  config: StrategyConfig;
+  clock: Clock;
+  marketData: MarketDataPort;
+  calendar: CalendarPort;
+  broker: BrokerPort;
+  killSwitch: KillSwitchPort;
+  alerts: AlertPort;
+  secrets: SecretsPort;
+  ledger: DynamoOrderLedger;
+  tradingState: DynamoTradingStateStore;
+  artifacts: DynamoRunArtifacts;
+}
+
+/** Supported values of the BROKER variable. */
+export const BROKERS = ['paper'] as const;
+
+/**
+ * Deps for a Lambda, from environment variables (names in ENV and TABLES).
+ * Each member is built on first access.
+ * @throws Error naming the variable when one a handler needs is missing or invalid.
+ */
+export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`environment variable ${name} is not set`);
+    return value;
+  };
+  const config = parseStrategyConfig(env[ENV.strategyConfig] ? JSON.parse(env[ENV.strategyConfig]!) : {});
+  const clock = new SystemClock();
+  const db = once(() => createDocumentClient());
+  const marketData = once(() => new CsvMarketData({ dataDir: required(ENV.dataDir) }));
+  const calendar = once(() => new CsvCalendar({ file: required(ENV.calendarFile) }));
+  const tradingState = once(
+    () => new DynamoTradingStateStore(db(), tableNamesFromEnv(env, ['tradingState']).tradingState!, config.strategyId),
+  );
+  const broker = once((): BrokerPort => {
+    const kind = env[ENV.broker] ?? 'paper';
+    if (kind !== 'paper') {
+      throw new Error(`${ENV.broker}=${kind} is not supported in this release; supported: ${BROKERS.join(', ')}`);
+    }
+    return new PaperBroker({
+      store: new DynamoPaperAccountStore(db(), tableNamesFromEnv(env, ['tradingState']).tradingState!),
+      marketData: marketData(),
+      calendar: calendar(),
+      clock,
+      ...(env[ENV.paperInitialCash] ? { initialCash: env[ENV.paperInitialCash] } : {}),
+    });
+  });
+
+  const deps = {} as Deps;
+  const lazy = <K extends keyof Deps>(key: K, make: () => Deps[K]) =>
+    Object.defineProperty(deps, key, { get: once(make), enumerable: true });
+  lazy('config', () => config);
+  lazy('clock', () => clock);
+  lazy('marketData', marketData);
+  lazy('calendar', calendar);
+  lazy('broker', broker);
+  lazy('killSwitch', () => new SsmKillSwitch(new SSMClient({}), required(ENV.killSwitchParameter)));
+  lazy('alerts', () => new SnsAlerts(new SNSClient({}), required(ENV.alertTopicArn)));
+  lazy('secrets', () => new SecretsManagerCredentials(new SecretsManagerClient({}), required(ENV.apiKeysSecretArn)));
+  lazy('ledger', () => new DynamoOrderLedger(db(), tableNamesFromEnv(env, ['orderLedger']).orderLedger!, config.strategyId));
+  lazy('tradingState', tradingState);
+  lazy('artifacts', () => new DynamoRunArtifacts(db(), tableNamesFromEnv(env, ['runArtifacts']).runArtifacts!));
+  return deps;
+}
+
+const calendars = new WeakMap<CalendarPort, Promise<TradingCalendar>>();
+
+/** The TradingCalendar of a calendar port, loaded once per port instance. */
+export function loadCalendar(port: CalendarPort): Promise<TradingCalendar> {
+  let cached = calendars.get(port);
+  if (!cached) {
+    cached = port.loadSessions().then((sessions) => new TradingCalendar(sessions));
+    calendars.set(port, cached);
+  }
+  return cached;
+}
+
+function once<T>(make: () => T): () => T {
+  let made = false;
+  let value: T;
+  return () => {
+    if (!made) {
+      value = make();
+      made = true;
+    }
+    return value;
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * `npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to YYYY-MM-DD] [--symbols A,B,...]
+ *   [--data-dir DIR] [--state-dir DIR] [--kill-switch ARMED|REDUCE_ONLY|HALTED] [--report FILE]`
+ *
+ * Exit codes: 0 when the run completes (even if trading was halted); 2 for bad arguments or
+ * unreadable data, with a message naming the problem; 1 when an execution fails.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DEFAULT_DATA_DIR = resolve(ROOT, 'data/daily');
+const CALENDAR_FILE = resolve(ROOT, 'data/calendars/xnys-sessions-1990-2023.csv');
+const ASL_FILE = resolve(ROOT, 'state-machines/trading-pipeline.asl.json');
+const DEFAULT_INITIAL_CASH = '100000';
+
+const USAGE = `usage: npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to YYYY-MM-DD] [--symbols A,B,...]
+                   [--data-dir DIR] [--state-dir DIR] [--kill-switch ARMED|REDUCE_ONLY|HALTED] [--report FILE]
+
+  --date         session to trade (default: the last session in the data)
+  --from/--to    run every NYSE session in the range, in order, on one account
+  --symbols      universe override (default: every symbol in --data-dir except the benchmark SPY)
+  --data-dir     folder of daily CSVs named SYMBOL.csv or SYMBOL_data.csv (default: data/daily)
+  --state-dir    where the local DynamoDB, paper account, kill switch and alerts live (default: .local/state)
+  --kill-switch  set the kill-switch parameter before the run (local default on first use: ARMED)
+  --report FILE  write the run report as JSON`;
+
+/** A problem with the arguments or the data: exit code 2. */
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 22) {
+    console.error(`node ${process.versions.node} is too old: run through "npm start", which uses the project's Node 24 (node_modules/.bin/node)`);
+    return 2;
+  }
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.POWERTOOLS_SERVICE_NAME ??= 'trading-pipeline-local';
+
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        date: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        symbols: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'state-dir': { type: 'string' },
+        'kill-switch': { type: 'string' },
+        report: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+
+  // Imported after the log level is set: the handlers create their logger at import time.
+  const [{ runLocal, LocalRunError }, report, { CsvMarketData }, { CsvCalendar }, { TradingCalendar, isCalendarDate }, { validateBarRows }, { parseStrategyConfig }, { KILL_SWITCH_STATES }] =
+    await Promise.all([
+      import('./runner'),
+      import('./report'),
+      import('../lambdas/adapters/market-data/csv'),
+      import('../lambdas/adapters/calendar/csv-calendar'),
+      import('../lambdas/core/calendar'),
+      import('../lambdas/core/bars'),
+      import('../lambdas/core/config'),
+      import('../lambdas/core/kill-switch'),
+    ]);
+
+  const date = (flag: string, value: string | undefined): string | undefined => {
+    if (value === undefined) return undefined;
+    if (!isCalendarDate(value)) throw new UsageError(`--${flag} must be a real date YYYY-MM-DD, got "${value}"`);
+    return value;
+  };
+  const single = date('date', args.date);
+  const from = date('from', args.from);
+  const to = date('to', args.to);
+  if (single && (from || to)) throw new UsageError('use either --date or --from/--to, not both');
+  if ((from && !to) || (to && !from)) throw new UsageError('--from and --to go together');
+  if (from && to && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+
+  const killSwitch = args['kill-switch'];
+  if (killSwitch !== undefined && !(KILL_SWITCH_STATES as readonly string[]).includes(killSwitch)) {
+    throw new UsageError(`--kill-switch must be one of ${KILL_SWITCH_STATES.join('|')}, got "${killSwitch}"`);
+  }
+
+  const dataDir = resolve(args['data-dir'] ?? DEFAULT_DATA_DIR);
+  if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) throw new UsageError(`--data-dir ${dataDir} is not a readable directory`);
+  const stateDir = resolve(args['state-dir'] ?? '.local/state');
+  const config = parseStrategyConfig({});
+  const marketData = new CsvMarketData({ dataDir });
+  let available: string[];
+  try {
+    available = await marketData.listSymbols();
+  } catch (error) {
+    throw new UsageError(`--data-dir ${dataDir}: ${(error as Error).message}`);
+  }
+  if (available.length === 0) throw new UsageError(`--data-dir ${dataDir} holds no SYMBOL.csv or SYMBOL_data.csv files`);
+
+  let symbols: string[] | undefined;
+  if (args.symbols !== undefined) {
+    symbols = [...new Set(args.symbols.split(',').map((s) => s.trim()).filter(Boolean))];
+    if (symbols.length === 0) throw new UsageError('--symbols is empty');
+    const missing = symbols.filter((s) => !available.includes(s));
+    if (missing.length) throw new UsageError(`--symbols: no data file for ${missing.join(', ')} in ${dataDir}`);
+    if (symbols.every((s) => s === config.benchmark)) throw new UsageError(`--symbols: ${config.benchmark} is the benchmark and is never traded; add at least one other symbol`);
+  }
+
+  const calendar = new TradingCalendar(await new CsvCalendar({ file: CALENDAR_FILE }).loadSessions());
+  // The last session any universe symbol has a bar for bounds what can be traded (fills need that bar).
+  const universe = (symbols ?? available).filter((s) => s !== config.benchmark);
+  let lastDataDate = '';
+  for (const symbol of universe) {
+    try {
+      const bars = validateBarRows(await marketData.loadDailyRows(symbol)).bars;
+      const last = bars[bars.length - 1]?.date;
+      if (last && last > lastDataDate) lastDataDate = last;
+    } catch {
+      // An unreadable file is quarantined by the fetch step with its reason.
+    }
+  }
+  if (!lastDataDate) throw new UsageError(`no readable bars for ${universe.join(', ')} in ${dataDir}`);
+
+  const inCalendar = (d: string, flag: string) => {
+    if (!calendar.covers(d)) throw new UsageError(`--${flag} ${d} is outside the NYSE calendar ${calendar.first.date}..${calendar.last.date}`);
+  };
+  let sessions: string[];
+  if (from && to) {
+    inCalendar(from, 'from');
+    inCalendar(to, 'to');
+    sessions = calendar.sessionsBetween(from, to).map((s) => s.date).filter((d) => d <= lastDataDate);
+    if (sessions.length === 0) throw new UsageError(`no NYSE session with market data between ${from} and ${to} (data ends ${lastDataDate})`);
+  } else {
+    const target = single ?? lastDataDate;
+    inCalendar(target, 'date');
+    if (!calendar.isSession(target)) {
+      const next = calendar.nextSession(target);
+      throw new UsageError(`--date ${target} is not an NYSE session (weekend or holiday)${next ? `; next session ${next.date}` : ''}`);
+    }
+    if (target > lastDataDate) throw new UsageError(`--date ${target}: no market data for that session (data ends ${lastDataDate})`);
+    sessions = [target];
+  }
+
+  const isRange = Boolean(from && to);
+  const print = (line: string) => console.log(line);
+  let result;
+  try {
+    result = await runLocal({
+      sessions,
+      ...(symbols ? { symbols } : {}),
+      dataDir,
+      stateDir,
+      calendarFile: CALENDAR_FILE,
+      aslFile: ASL_FILE,
+      ...(killSwitch ? { killSwitch: killSwitch as (typeof KILL_SWITCH_STATES)[number] } : {}),
+      config,
+      initialCash: process.env.PAPER_INITIAL_CASH ?? DEFAULT_INITIAL_CASH,
+      print,
+      onSession: (r) => print(isRange ? report.formatSessionLine(r) : report.formatSessionReport(r)),
+    });
+  } catch (error) {
+    if (error instanceof LocalRunError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (isRange) print(report.formatRangeSummary(result.summary));
+  print(`State: ${stateDir}`);
+
+  if (args.report) {
+    const file = resolve(args.report);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, `${JSON.stringify(isRange ? result : result.days[0], null, 2)}\n`);
+    print(`Report: ${file}`);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(`run failed: ${(error as Error).stack ?? String(error)}`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,238 @@
+/**
+ * The run report: a JSON document per session (and a range wrapper), built from the same stores
+ * the pipeline wrote — run artifacts, the order ledger and the broker — plus a plain-text
+ * rendering for the console.
+ *
+ * Units: money in USD and prices in USD per share as JSON numbers rounded to the cent
+ * (prices keep up to 4 decimals, the sub-dollar tick); quantities in shares.
+ */
+import { effectiveTradingState } from '../lambdas/core/kill-switch';
+import { dec, formatPct, formatUsd, toReportNumber } from '../lambdas/core/money';
+import type { DecisionsArtifact } from '../lambdas/handlers/risk-check';
+import type { UniverseArtifact } from '../lambdas/handlers/fetch';
+import { readKillSwitch } from '../lambdas/handlers/shared/kill-switch';
+import { ARTIFACTS } from '../lambdas/handlers/shared/pipeline-state';
+import type { Alert, BrokerOrder } from '../lambdas/ports';
+import type { Deps } from '../lambdas/wiring/deps';
+
+export interface SessionReport {
+  runId: string;
+  tradingDate: string;
+  strategyId: string;
+  killSwitch: string;
+  tradingState: string;
+  tradingStateCause: string;
+  universe: string[];
+  benchmark: string;
+  quarantined: Array<{ symbol: string; reason: string }>;
+  decisions: Array<{
+    symbol: string;
+    action: string;
+    allowed: boolean;
+    reason: string;
+    qty: number | null;
+    limitPrice: number | null;
+    stopLossPrice: number | null;
+  }>;
+  orders: Array<{
+    clientOrderId: string;
+    brokerOrderId: string | null;
+    symbol: string;
+    side: string;
+    qty: number;
+    type: string;
+    timeInForce: string;
+    orderClass: string;
+    limitPrice: number | null;
+    stopLossPrice: number | null;
+    status: string;
+    submittedThisRun: boolean;
+  }>;
+  fills: Array<{ clientOrderId: string; symbol: string; side: string; qty: number; price: number; purpose: string }>;
+  positions: Array<{ symbol: string; qty: number; avgEntryPrice: number; lastPrice: number; stopLossPrice: number | null }>;
+  /** USD. */
+  cash: number;
+  /** NAV, USD, positions marked at the session close. */
+  equity: number;
+  /** Equity the risk check sized against (the session's frozen snapshot), USD. */
+  decisionEquity: number | null;
+  alerts: Array<{ severity: string; type: string; message: string }>;
+}
+
+export interface RangeSummary {
+  sessions: number;
+  from: string | null;
+  to: string | null;
+  /** USD. */
+  startingEquity: number;
+  endingEquity: number;
+  /** Fraction, endingEquity / startingEquity − 1. */
+  totalReturn: number;
+  ordersSubmitted: number;
+  fills: number;
+  haltedSessions: number;
+  alerts: Record<string, number>;
+}
+
+export interface RangeReport {
+  days: SessionReport[];
+  summary: RangeSummary;
+}
+
+const price = (value: string | null | undefined): number | null => (value ? toReportNumber(value, 4) : null);
+
+/** Builds the report of one session from the stores, after its execution finished. */
+export async function buildSessionReport(
+  deps: Deps,
+  run: { runId: string; tradingDate: string; alerts: Alert[] },
+): Promise<SessionReport> {
+  const { runId, tradingDate } = run;
+  const universe = await deps.artifacts.get<UniverseArtifact>(runId, ARTIFACTS.universe);
+  const decided = await deps.artifacts.get<DecisionsArtifact>(runId, ARTIFACTS.decisions);
+  const ledgerOrders = await deps.ledger.listOrders();
+  const fills = (await deps.ledger.listFills()).filter((f) => f.sessionDate === tradingDate);
+  const account = await deps.broker.getAccount();
+  const positions = await deps.broker.listPositions();
+  const openOrders = await deps.broker.listOrders({ status: 'open' });
+  const killSwitch = await readKillSwitch(deps.killSwitch);
+  const state = effectiveTradingState(killSwitch, await deps.tradingState.getLatch());
+
+  const stops = workingStops(openOrders);
+
+  return {
+    runId,
+    tradingDate,
+    strategyId: deps.config.strategyId,
+    killSwitch: killSwitch.state,
+    tradingState: state.state,
+    tradingStateCause: state.cause,
+    universe: universe.universe,
+    benchmark: universe.benchmark,
+    quarantined: universe.quarantined,
+    decisions: decided.decisions.map((d) => ({
+      symbol: d.symbol,
+      action: d.action,
+      allowed: d.allowed,
+      reason: d.reason,
+      qty: d.allowed && d.plan ? d.plan.qty : null,
+      limitPrice: d.allowed && d.plan ? price(d.plan.limitPrice) : null,
+      stopLossPrice: d.allowed && d.plan ? price(d.plan.stopLossPrice) : null,
+    })),
+    orders: ledgerOrders
+      .filter((o) => o.tradingDate === tradingDate && o.purpose === 'entry')
+      .map((o) => ({
+        clientOrderId: o.clientOrderId,
+        brokerOrderId: o.brokerOrderId,
+        symbol: o.symbol,
+        side: o.side,
+        qty: toReportNumber(o.qty, 6),
+        type: o.type,
+        timeInForce: o.timeInForce,
+        orderClass: o.orderClass,
+        limitPrice: price(o.limitPrice),
+        stopLossPrice: price(o.stopLossPrice),
+        status: o.status,
+        submittedThisRun: o.submittedByRunId === runId,
+      })),
+    fills: fills.map((f) => ({
+      clientOrderId: f.clientOrderId,
+      symbol: f.symbol,
+      side: f.side,
+      qty: toReportNumber(f.qty, 6),
+      price: toReportNumber(f.price, 4),
+      purpose: f.purpose,
+    })),
+    positions: positions.map((p) => ({
+      symbol: p.symbol,
+      qty: toReportNumber(p.qty, 6),
+      avgEntryPrice: toReportNumber(p.avgEntryPrice, 4),
+      lastPrice: toReportNumber(p.currentPrice, 4),
+      stopLossPrice: price(stops.get(p.symbol)),
+    })),
+    cash: toReportNumber(account.cash),
+    equity: toReportNumber(account.equity),
+    decisionEquity: toReportNumber(decided.snapshot.equity),
+    alerts: run.alerts.map((a) => ({ severity: a.severity, type: a.type, message: a.message })),
+  };
+}
+
+/** Highest working sell-stop trigger per symbol (the stop-loss protecting a long), USD. */
+function workingStops(orders: readonly BrokerOrder[]): Map<string, string> {
+  const stops = new Map<string, string>();
+  const visit = (o: BrokerOrder) => {
+    if (o.side === 'sell' && o.type === 'stop' && o.stopPrice && ['new', 'accepted', 'pending_new', 'partially_filled'].includes(o.status)) {
+      const current = stops.get(o.symbol);
+      if (!current || dec(o.stopPrice).gt(dec(current))) stops.set(o.symbol, o.stopPrice);
+    }
+    o.legs.forEach(visit);
+  };
+  orders.forEach(visit);
+  return stops;
+}
+
+/** Totals over a range of sessions. */
+export function buildRangeSummary(days: readonly SessionReport[], initialCash: string): RangeSummary {
+  const startingEquity = days[0]?.decisionEquity ?? toReportNumber(initialCash);
+  const endingEquity = days[days.length - 1]?.equity ?? startingEquity;
+  const alerts: Record<string, number> = {};
+  for (const a of days.flatMap((d) => d.alerts)) alerts[a.severity] = (alerts[a.severity] ?? 0) + 1;
+  return {
+    sessions: days.length,
+    from: days[0]?.tradingDate ?? null,
+    to: days[days.length - 1]?.tradingDate ?? null,
+    startingEquity,
+    endingEquity,
+    totalReturn: startingEquity > 0 ? toReportNumber(dec(endingEquity).div(startingEquity).minus(1), 6) : 0,
+    ordersSubmitted: days.reduce((n, d) => n + d.orders.filter((o) => o.submittedThisRun).length, 0),
+    fills: days.reduce((n, d) => n + d.fills.length, 0),
+    haltedSessions: days.filter((d) => d.tradingState === 'HALTED').length,
+    alerts,
+  };
+}
+
+/** Human-readable summary of one session for the console. */
+export function formatSessionReport(r: SessionReport): string {
+  const lines: string[] = [];
+  lines.push(`== ${r.tradingDate}  run ${r.runId}  strategy ${r.strategyId}`);
+  lines.push(`   kill switch ${r.killSwitch}; trading state ${r.tradingState} (${r.tradingStateCause})`);
+  lines.push(`Universe: ${r.universe.length} symbols, benchmark ${r.benchmark}`);
+  lines.push(`   ${r.universe.join(' ')}`);
+  lines.push(`Quarantined: ${r.quarantined.length}`);
+  for (const q of r.quarantined) lines.push(`   ${q.symbol.padEnd(6)} ${q.reason}`);
+  const allowed = r.decisions.filter((d) => d.allowed).length;
+  lines.push(`Decisions: ${r.decisions.length} candidates, ${allowed} allowed`);
+  for (const d of r.decisions) lines.push(`   ${d.allowed ? 'ALLOW ' : 'REFUSE'} ${d.symbol.padEnd(6)} ${d.reason}`);
+  const submitted = r.orders.filter((o) => o.submittedThisRun).length;
+  lines.push(`Orders for ${r.tradingDate}: ${r.orders.length} (${submitted} submitted by this run)`);
+  for (const o of r.orders) {
+    lines.push(
+      `   ${o.clientOrderId.padEnd(28)} ${o.side} ${o.qty} ${o.symbol} ${o.type} ${o.limitPrice ?? ''} stop-loss ${o.stopLossPrice ?? '-'} ${o.timeInForce}/${o.orderClass}  ${o.status}${o.submittedThisRun ? '' : '  (not sent by this run)'}`,
+    );
+  }
+  lines.push(`Fills in session ${r.tradingDate}: ${r.fills.length}`);
+  for (const f of r.fills) lines.push(`   ${f.side} ${f.qty} ${f.symbol} @ ${f.price}  (${f.purpose})`);
+  lines.push(`Positions: ${r.positions.length}`);
+  for (const p of r.positions) {
+    lines.push(`   ${p.symbol.padEnd(6)} ${String(p.qty).padStart(6)} sh  avg ${p.avgEntryPrice}  last ${p.lastPrice}  stop ${p.stopLossPrice ?? 'NONE'}`);
+  }
+  lines.push(`Cash ${formatUsd(r.cash)} USD   Equity ${formatUsd(r.equity)} USD`);
+  lines.push(`Alerts: ${r.alerts.length}`);
+  for (const a of r.alerts) lines.push(`   ${a.severity} ${a.type}: ${a.message}`);
+  return lines.join('\n');
+}
+
+/** One line per session for range runs. */
+export function formatSessionLine(r: SessionReport): string {
+  const submitted = r.orders.filter((o) => o.submittedThisRun).length;
+  return `${r.tradingDate}  ${r.tradingState.padEnd(8)} orders ${String(submitted).padStart(2)}  fills ${String(r.fills.length).padStart(2)}  positions ${String(r.positions.length).padStart(2)}  quarantined ${String(r.quarantined.length).padStart(2)}  equity ${formatUsd(r.equity)} USD${r.alerts.some((a) => a.severity === 'CRITICAL') ? '  CRITICAL alert' : ''}`;
+}
+
+/** Summary block for range runs. */
+export function formatRangeSummary(s: RangeSummary): string {
+  return [
+    `== ${s.sessions} sessions ${s.from} .. ${s.to}`,
+    `   equity ${formatUsd(s.startingEquity)} -> ${formatUsd(s.endingEquity)} USD (${formatPct(s.totalReturn)})`,
+    `   orders submitted ${s.ordersSubmitted}, fills ${s.fills}, halted sessions ${s.haltedSessions}`,
+    `   alerts ${Object.entries(s.alerts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+  ].join('\n');
+}
