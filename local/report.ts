@@ -8,6 +8,7 @@
  */
 import { effectiveTradingState } from '../lambdas/core/kill-switch';
 import { dec, formatPct, formatUsd, toReportNumber } from '../lambdas/core/money';
+import type { VerificationArtifact } from '../lambdas/handlers/cancel-verify';
 import type { DecisionsArtifact } from '../lambdas/handlers/risk-check';
 import type { UniverseArtifact } from '../lambdas/handlers/fetch';
 import { readKillSwitch } from '../lambdas/handlers/shared/kill-switch';
@@ -57,6 +58,13 @@ export interface SessionReport {
   /** Equity the risk check sized against (the session's frozen snapshot), USD. */
   decisionEquity: number | null;
   alerts: Array<{ severity: string; type: string; message: string }>;
+  /** What cancel-verify found after the close: ledger vs broker positions, protection, cancels. */
+  reconciliation: {
+    matched: boolean;
+    mismatches: Array<{ symbol: string; ledgerQty: string; brokerQty: string }>;
+    unprotected: Array<{ symbol: string; qty: string; protectedQty: string }>;
+    cancels: Array<{ clientOrderId: string; symbol: string; outcome: string; status: string }>;
+  };
 }
 
 export interface RangeSummary {
@@ -89,6 +97,7 @@ export async function buildSessionReport(
   const { runId, tradingDate } = run;
   const universe = await deps.artifacts.get<UniverseArtifact>(runId, ARTIFACTS.universe);
   const decided = await deps.artifacts.get<DecisionsArtifact>(runId, ARTIFACTS.decisions);
+  const verified = await deps.artifacts.get<VerificationArtifact>(runId, ARTIFACTS.verification);
   const ledgerOrders = await deps.ledger.listOrders();
   const fills = (await deps.ledger.listFills()).filter((f) => f.sessionDate === tradingDate);
   const account = await deps.broker.getAccount();
@@ -153,6 +162,12 @@ export async function buildSessionReport(
     equity: toReportNumber(account.equity),
     decisionEquity: toReportNumber(decided.snapshot.equity),
     alerts: run.alerts.map((a) => ({ severity: a.severity, type: a.type, message: a.message })),
+    reconciliation: {
+      matched: verified.mismatches.length === 0,
+      mismatches: verified.mismatches,
+      unprotected: verified.unprotected,
+      cancels: verified.cancels,
+    },
   };
 }
 
@@ -216,6 +231,10 @@ export function formatSessionReport(r: SessionReport): string {
     lines.push(`   ${p.symbol.padEnd(6)} ${String(p.qty).padStart(6)} sh  avg ${p.avgEntryPrice}  last ${p.lastPrice}  stop ${p.stopLossPrice ?? 'NONE'}`);
   }
   lines.push(`Cash ${formatUsd(r.cash)} USD   Equity ${formatUsd(r.equity)} USD`);
+  lines.push(
+    `Reconciliation after the close: ${r.reconciliation.matched ? 'ledger and broker agree' : `MISMATCH ${r.reconciliation.mismatches.map((m) => `${m.symbol} ledger ${m.ledgerQty} vs broker ${m.brokerQty}`).join('; ')}`}` +
+      `; ${r.reconciliation.cancels.length} stale entries cancelled; ${r.reconciliation.unprotected.length} unprotected positions`,
+  );
   lines.push(`Alerts: ${r.alerts.length}`);
   for (const a of r.alerts) lines.push(`   ${a.severity} ${a.type}: ${a.message}`);
   return lines.join('\n');

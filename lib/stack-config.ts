@@ -1,0 +1,115 @@
+/**
+ * Deploy-time options of the trading pipeline stack, read from CDK context (`-c key=value` on the
+ * command line, or the `context` block of cdk.json) and validated at synth time, so a typo fails
+ * `cdk synth` instead of producing a stack that pages nobody or trades at the wrong hour.
+ */
+import type { Node } from 'constructs';
+
+/** Context keys this app reads. */
+export const CONTEXT_KEYS = {
+  /** E-mail address subscribed to the alert topic (optional). */
+  alertEmail: 'alertEmail',
+  /** Phone number, E.164 (`+15555550123`), subscribed to the alert topic by SMS (optional). */
+  alertPhone: 'alertPhone',
+  /** JSON object overriding StrategyConfig defaults, passed to the Lambdas as STRATEGY_CONFIG (optional). */
+  strategyConfig: 'strategyConfig',
+  /** Hour (0-23, America/New_York) the daily run starts; default 9. */
+  scheduleHour: 'scheduleHour',
+  /** Minute (0-59) the daily run starts; default 0. */
+  scheduleMinute: 'scheduleMinute',
+} as const;
+
+/** Validated deploy-time options. */
+export interface PipelineConfig {
+  /** E-mail address for alerts, or undefined for no e-mail subscription. */
+  readonly alertEmail?: string;
+  /** E.164 phone number for SMS alerts, or undefined for no SMS subscription. */
+  readonly alertPhone?: string;
+  /** STRATEGY_CONFIG value: a JSON object serialised compactly, or undefined to use the defaults. */
+  readonly strategyConfig?: string;
+  /** Schedule hour, integer 0-23, New York local time. */
+  readonly scheduleHour: number;
+  /** Schedule minute, integer 0-59. */
+  readonly scheduleMinute: number;
+}
+
+/** Default start of the daily run: 09:00 New York time, before the 09:30 open. */
+export const DEFAULT_SCHEDULE_HOUR = 9;
+/** Default minute of the daily run. */
+export const DEFAULT_SCHEDULE_MINUTE = 0;
+
+/** Raised when a context value is malformed; the message names the key and the expected shape. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+/**
+ * Reads and validates the pipeline options from a construct's context.
+ *
+ * @param node any construct node in the app (context is inherited from the App).
+ * @returns the validated options; absent optional keys are undefined, schedule fields get defaults.
+ * @throws ConfigError if any value is present but malformed (bad e-mail, non-E.164 phone, strategy
+ *   config that is not a JSON object, hour outside 0-23 or minute outside 0-59 or not an integer).
+ */
+export function readPipelineConfig(node: Node): PipelineConfig {
+  const alertEmail = optionalString(node, CONTEXT_KEYS.alertEmail);
+  if (alertEmail !== undefined && !EMAIL.test(alertEmail)) {
+    throw new ConfigError(`context ${CONTEXT_KEYS.alertEmail} must be an e-mail address, got ${JSON.stringify(alertEmail)}`);
+  }
+  const alertPhone = optionalString(node, CONTEXT_KEYS.alertPhone);
+  if (alertPhone !== undefined && !E164.test(alertPhone)) {
+    throw new ConfigError(
+      `context ${CONTEXT_KEYS.alertPhone} must be an E.164 phone number such as +15555550123, got ${JSON.stringify(alertPhone)}`,
+    );
+  }
+  return {
+    alertEmail,
+    alertPhone,
+    strategyConfig: parseStrategyConfig(node.tryGetContext(CONTEXT_KEYS.strategyConfig)),
+    scheduleHour: parseBoundedInt(node, CONTEXT_KEYS.scheduleHour, 0, 23, DEFAULT_SCHEDULE_HOUR),
+    scheduleMinute: parseBoundedInt(node, CONTEXT_KEYS.scheduleMinute, 0, 59, DEFAULT_SCHEDULE_MINUTE),
+  };
+}
+
+/** Context value as a trimmed non-empty string, or undefined when absent or empty. */
+function optionalString(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new ConfigError(`context ${key} must be a string, got ${JSON.stringify(value)}`);
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/**
+ * STRATEGY_CONFIG from context: accepts a JSON string (from `-c strategyConfig='{...}'`) or an object
+ * (from cdk.json). Only checks it is a JSON object; the Lambdas validate the fields themselves.
+ */
+function parseStrategyConfig(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      throw new ConfigError(`context ${CONTEXT_KEYS.strategyConfig} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(`context ${CONTEXT_KEYS.strategyConfig} must be a JSON object, e.g. '{"riskPerTrade":0.004}'`);
+  }
+  return JSON.stringify(value);
+}
+
+/** Integer context value in [min, max] (numbers or numeric strings), or the default when absent. */
+function parseBoundedInt(node: Node, key: string, min: number, max: number, fallback: number): number {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`context ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
