@@ -4,6 +4,7 @@
  * `cdk synth` instead of producing a stack that pages nobody or trades at the wrong hour.
  */
 import type { Node } from 'constructs';
+import { parseStrategyConfig as validateStrategyConfig } from '../lambdas/core/config';
 
 /** Context keys this app reads. */
 export const CONTEXT_KEYS = {
@@ -85,7 +86,8 @@ function optionalString(node: Node, key: string): string | undefined {
 
 /**
  * STRATEGY_CONFIG from context: accepts a JSON string (from `-c strategyConfig='{...}'`) or an object
- * (from cdk.json). Only checks it is a JSON object; the Lambdas validate the fields themselves.
+ * (from cdk.json), validated against the same zod schema the Lambdas use, so a bad limit fails
+ * `cdk synth` instead of every scheduled run.
  */
 function parseStrategyConfig(raw: unknown): string | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
@@ -99,6 +101,11 @@ function parseStrategyConfig(raw: unknown): string | undefined {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError(`context ${CONTEXT_KEYS.strategyConfig} must be a JSON object, e.g. '{"riskPerTrade":0.004}'`);
+  }
+  try {
+    validateStrategyConfig(value);
+  } catch (err) {
+    throw new ConfigError(`context ${CONTEXT_KEYS.strategyConfig}: ${(err as Error).message}`);
   }
   return JSON.stringify(value);
 }

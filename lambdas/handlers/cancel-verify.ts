@@ -74,6 +74,7 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     const result = await syncWithBroker(deps, record, broker, ctx());
     artifact.synced += 1;
     if (result.fill) artifact.fillsRecorded += 1;
+    artifact.fillsRecorded += result.legFills.length;
     for (const leg of result.newLegs) await sync(leg);
     return result.record;
   };

@@ -137,7 +137,7 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
       await syncWithBroker(deps, record, existing, ctx());
       return { ...base, outcome: 'adopted', detail: 'broker answered 422 client_order_id must be unique' };
     }
-    if (error instanceof BrokerError) {
+    if (isDefinitiveRefusal(error)) {
       await deps.ledger.update(record, { status: 'rejected', statusReason: `${error.status} ${error.message}`, updatedAt: now() });
       await deps.alerts.publish({
         severity: 'WARNING',
@@ -149,7 +149,7 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
       });
       return { ...base, outcome: 'rejected', detail: `${error.status} ${error.message}` };
     }
-    // Timeout or transport failure: the order may or may not exist. Look it up; never resend blindly.
+    // Timeout, transport failure, 5xx, 408 or 429: the order may or may not exist. Look it up; never resend blindly.
     const existing = await deps.broker.getOrderByClientOrderId(order.clientOrderId).catch(() => undefined);
     if (existing) {
       await syncWithBroker(deps, record, existing, ctx());
@@ -165,6 +165,15 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
     });
     return { ...base, outcome: 'unconfirmed', detail: (error as Error).message };
   }
+}
+
+/**
+ * True for a broker answer that says the order was NOT created and never will be (a 4xx refusal
+ * such as 403 buying power or 422 invalid). 5xx, 408 (timeout) and 429 (rate limit) say nothing
+ * about whether the order exists, so they go through the lookup path like a transport error.
+ */
+function isDefinitiveRefusal(error: unknown): error is BrokerError {
+  return error instanceof BrokerError && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
 }
 
 export const createHandler = (getDeps: () => Deps) => makeStepHandler('orders', PipelineStateSchema, ordersStep, getDeps);

@@ -71,7 +71,9 @@ export class DynamoRunArtifacts {
 
   private item(runId: string, name: string, data: unknown, now: Date): Record<string, unknown> {
     const json = JSON.stringify(data);
-    if (json.length > MAX_ITEM_BYTES) throw new Error(`artifact ${name} of run ${runId} is ${json.length} bytes, over the ${MAX_ITEM_BYTES}-byte item limit`);
+    // DynamoDB sizes strings in UTF-8 bytes; json.length counts UTF-16 units and undercounts non-ASCII text.
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > MAX_ITEM_BYTES) throw new Error(`artifact ${name} of run ${runId} is ${bytes} bytes, over the ${MAX_ITEM_BYTES}-byte item limit`);
     return { pk: `RUN#${runId}`, sk: name, data: json, expiresAt: Math.floor(now.getTime() / 1000) + ARTIFACT_TTL_DAYS * 86_400 };
   }
 }

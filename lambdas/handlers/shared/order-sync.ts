@@ -19,8 +19,10 @@ export interface SyncResult {
   record: LedgerOrder;
   /** Fill increment written by this sync, if any. */
   fill?: LedgerFill;
-  /** Leg records created by this sync (e.g. the stop-loss leg of a new OTO entry). */
+  /** Leg records created by this sync (e.g. the stop-loss leg of a new OTO entry), broker fills applied. */
   newLegs: LedgerOrder[];
+  /** Fill increments of newly created legs written by this sync. */
+  legFills: LedgerFill[];
 }
 
 /**
@@ -62,9 +64,18 @@ export async function syncWithBroker(
     });
   }
   const newLegs: LedgerOrder[] = [];
+  const legFills: LedgerFill[] = [];
   for (const leg of legRecords(current, broker, ctx.runId, ctx.now)) {
     const put = await deps.ledger.putIntent(leg);
-    if (put.created) newLegs.push(leg);
+    if (!put.created) continue;
+    // A leg first seen already (partly) filled — e.g. the stop of an order adopted after it fired —
+    // is created with the broker's terminal status and filledQty 0: apply the broker's leg now, or
+    // its fill would never be recorded (nothing re-reads a terminal ledger record).
+    const brokerLeg = broker.legs.find((l) => l.clientOrderId === leg.clientOrderId)!;
+    const synced = await syncWithBroker(deps, leg, brokerLeg, ctx);
+    if (synced.fill) legFills.push(synced.fill);
+    legFills.push(...synced.legFills);
+    newLegs.push(synced.record, ...synced.newLegs);
   }
-  return { record: current, ...(fill ? { fill } : {}), newLegs };
+  return { record: current, ...(fill ? { fill } : {}), newLegs, legFills };
 }

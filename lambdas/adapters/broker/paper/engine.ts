@@ -61,6 +61,11 @@ export interface PaperOrder {
   eligibleFrom: string;
   /** Why the engine canceled it, when it did. */
   note: string | null;
+  /**
+   * USD per share that buying power is reserved at while a buy is open: the limit price, or for
+   * market orders the reference price at submission. Absent in accounts saved before it existed.
+   */
+  reservePrice?: string;
 }
 
 export interface PaperPosition {
@@ -151,7 +156,14 @@ export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: S
   if (req.type === 'limit' && !req.limitPrice) throw new BrokerError(422, 'limit_price is required for limit orders');
   if (req.type === 'stop' && !req.stopPrice) throw new BrokerError(422, 'stop_price is required for stop orders');
   for (const [name, value] of [['limit_price', req.limitPrice], ['stop_price', req.stopPrice], ['stop_loss.stop_price', req.stopLoss?.stopPrice]] as const) {
-    if (value !== undefined && !(dec(value, name).gt(0))) throw new BrokerError(422, `${name} must be > 0, got ${value}`);
+    if (value === undefined) continue;
+    let price: Dec;
+    try {
+      price = dec(value, name);
+    } catch {
+      throw new BrokerError(422, `${name} must be a decimal number, got ${JSON.stringify(value)}`);
+    }
+    if (!price.gt(0)) throw new BrokerError(422, `${name} must be > 0, got ${value}`);
   }
   if (req.orderClass === 'bracket' || req.orderClass === 'oco') {
     throw new BrokerError(422, `order_class ${req.orderClass} is not supported by the paper broker (simple, oto)`);
@@ -159,6 +171,10 @@ export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: S
   if (req.orderClass === 'oto') {
     if (!req.stopLoss) throw new BrokerError(422, 'oto orders require stop_loss');
     if (req.side !== 'buy') throw new BrokerError(422, 'the paper broker supports oto only for buy entries');
+    if (req.type !== 'market' && req.type !== 'limit') {
+      // A stop entry would fill in the stop pass, which does not arm legs: the position would be unprotected.
+      throw new BrokerError(422, `the paper broker supports oto only for market or limit entries, got ${req.type}`);
+    }
     const base = req.limitPrice ?? ctx.referencePrice;
     if (base && dec(req.stopLoss.stopPrice).gt(dec(base).minus('0.01'))) {
       throw new BrokerError(422, `stop_loss.stop_price must be <= base_price - 0.01 (base ${base}, stop ${req.stopLoss.stopPrice})`);
@@ -169,10 +185,11 @@ export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: S
   if (!ctx.eligibleFrom) throw new BrokerError(422, 'market is closed and no future session is known');
 
   const qty = dec(req.qty);
+  let reservePrice: string | undefined;
   if (req.side === 'buy') {
-    const price = req.limitPrice ?? ctx.referencePrice;
-    if (!price) throw new BrokerError(403, 'insufficient buying power (no price to reserve against)');
-    if (dec(buyingPower(state)).lt(qty.times(dec(price)))) throw new BrokerError(403, 'insufficient buying power');
+    reservePrice = req.limitPrice ?? ctx.referencePrice;
+    if (!reservePrice) throw new BrokerError(403, 'insufficient buying power (no price to reserve against)');
+    if (dec(buyingPower(state)).lt(qty.times(dec(reservePrice)))) throw new BrokerError(403, 'insufficient buying power');
   } else {
     const held = dec(state.positions[req.symbol]?.qty ?? '0');
     const committed = openSellQty(state, req.symbol);
@@ -205,14 +222,19 @@ export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: S
     updatedAt: ctx.now,
     eligibleFrom: ctx.eligibleFrom,
     note: null,
+    ...(reservePrice !== undefined ? { reservePrice } : {}),
   };
   state.orders.push(parent);
   if (req.stopLoss) {
     const legId = nextId(state, 'ord');
+    // Generated, so it must not collide with a client_order_id a caller already chose.
+    let legClientOrderId = `${legId}-leg`;
+    for (let n = 2; state.orders.some((o) => o.clientOrderId === legClientOrderId); n += 1) legClientOrderId = `${legId}-leg-${n}`;
+    const { reservePrice: _parentReserve, ...leg } = parent;
     state.orders.push({
-      ...parent,
+      ...leg,
       id: legId,
-      clientOrderId: `${legId}-leg`,
+      clientOrderId: legClientOrderId,
       parentId: parent.id,
       legIds: [],
       side: req.side === 'buy' ? 'sell' : 'buy',
@@ -236,10 +258,7 @@ export function cancelOrder(current: PaperState, orderId: string, now: string): 
   if (!order) throw new BrokerError(404, 'order not found');
   if (!isOpenStatus(order.status)) throw new BrokerError(422, 'order is not cancelable');
   markCanceled(order, now, 'canceled by request');
-  for (const legId of order.legIds) {
-    const leg = state.orders.find((o) => o.id === legId);
-    if (leg && leg.status === 'held') markCanceled(leg, now, 'parent canceled');
-  }
+  cancelHeldLegs(state, order, now, 'parent canceled');
   return state;
 }
 
@@ -268,7 +287,11 @@ export function processSession(current: PaperState, session: Session, barFor: (s
     if (!bar) continue;
     const fill = entryFillPrice(order, bar);
     if (!fill) continue;
-    if (!applyFill(state, order, fill.price, fill.atOpen ? session.openUtc : session.closeUtc, session)) continue;
+    const at = fill.atOpen ? session.openUtc : session.closeUtc;
+    if (!applyFill(state, order, fill.price, at, session)) {
+      cancelHeldLegs(state, order, at, 'parent canceled');
+      continue;
+    }
     for (const legId of order.legIds) {
       const leg = state.orders.find((o) => o.id === legId);
       if (!leg || leg.status !== 'held') continue;
@@ -366,11 +389,19 @@ function markCanceled(order: PaperOrder, now: string, note: string): void {
   order.note = note;
 }
 
+/** Cancels the legs of `order` that are still waiting for it to fill. */
+function cancelHeldLegs(state: PaperState, order: PaperOrder, now: string, note: string): void {
+  for (const legId of order.legIds) {
+    const leg = state.orders.find((o) => o.id === legId);
+    if (leg && leg.status === 'held') markCanceled(leg, now, note);
+  }
+}
+
 function buyingPower(state: PaperState): string {
   let reserved = new Dec(0);
   for (const o of state.orders) {
     if (o.side !== 'buy' || !isWorking(o.status) || o.parentId !== null) continue;
-    const price = o.limitPrice ?? state.positions[o.symbol]?.lastPrice;
+    const price = o.limitPrice ?? o.reservePrice ?? state.positions[o.symbol]?.lastPrice;
     if (price) reserved = reserved.plus(dec(o.qty).minus(dec(o.filledQty)).times(dec(price)));
   }
   return dec(state.cash).minus(reserved).toString();

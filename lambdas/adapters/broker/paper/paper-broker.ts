@@ -116,8 +116,9 @@ export class PaperBroker implements BrokerPort {
       const { state: next, order } = submitOrder(state, request, {
         now: now.toISOString(),
         eligibleFrom: firstSessionOpeningAtOrAfter(calendar, now)?.date,
-        marketOpen: calendar.sessionAt(now) !== undefined,
-        knownSymbol: symbols.has(request.symbol),
+        marketOpen: calendar.covers(newYorkDate(now)) && calendar.sessionAt(now) !== undefined,
+        // Listed and readable: a symbol whose bars cannot be loaded could never fill.
+        knownSymbol: symbols.has(request.symbol) && (await this.hasBars(request.symbol)),
         referencePrice: await this.referencePrice(request.symbol, state),
       });
       return { state: next, result: toBrokerOrder(next, order) };
@@ -154,13 +155,13 @@ export class PaperBroker implements BrokerPort {
       this.options.accountId ?? 'paper',
       this.options.initialCash ?? '100000',
       now.toISOString(),
-      calendar.lastClosedSessionAt(now)?.date ?? null,
+      lastClosedSessionAt(calendar, now)?.date ?? null,
     );
   }
 
   private async catchUp(state: PaperState): Promise<PaperState> {
     const calendar = await this.calendar();
-    const lastClosed = calendar.lastClosedSessionAt(this.options.clock.now());
+    const lastClosed = lastClosedSessionAt(calendar, this.options.clock.now());
     if (!lastClosed || (state.processedThrough !== null && lastClosed.date <= state.processedThrough)) return state;
     const from = state.processedThrough === null ? calendar.first.date : calendar.nextSession(state.processedThrough)?.date;
     if (!from || from > lastClosed.date) return state;
@@ -174,7 +175,12 @@ export class PaperBroker implements BrokerPort {
     return next;
   }
 
-  private async bar(symbol: string, session: Session): Promise<Bar | undefined> {
+  private async hasBars(symbol: string): Promise<boolean> {
+    await this.load(symbol);
+    return (this.validated.get(symbol)?.bars.length ?? 0) > 0;
+  }
+
+  private async load(symbol: string): Promise<void> {
     if (!this.validated.has(symbol)) {
       try {
         this.validated.set(symbol, validateBarRows(await this.options.marketData.loadDailyRows(symbol)));
@@ -182,6 +188,10 @@ export class PaperBroker implements BrokerPort {
         this.validated.set(symbol, null); // no data: orders in this symbol simply never fill
       }
     }
+  }
+
+  private async bar(symbol: string, session: Session): Promise<Bar | undefined> {
+    await this.load(symbol);
     const validated = this.validated.get(symbol);
     return validated ? barOn(validated, session.date) : undefined;
   }
@@ -191,7 +201,7 @@ export class PaperBroker implements BrokerPort {
     const held = state.positions[symbol]?.lastPrice;
     if (held) return held;
     if (state.processedThrough === null) return undefined;
-    await this.bar(symbol, { date: state.processedThrough, openUtc: '', closeUtc: '' });
+    await this.load(symbol);
     const validated = this.validated.get(symbol);
     if (!validated) return undefined;
     const before = validated.bars.filter((b) => b.date <= state.processedThrough!);
@@ -213,7 +223,20 @@ export class PaperBroker implements BrokerPort {
 /** The session an order submitted at `now` can first trade in: today's if it has not opened yet, else the next. */
 export function firstSessionOpeningAtOrAfter(calendar: TradingCalendar, now: Date): Session | undefined {
   const date = newYorkDate(now);
+  if (date > calendar.last.date) return undefined; // beyond the calendar: no session is known
+  if (date < calendar.first.date) return calendar.first;
   const today = calendar.isSession(date) ? calendar.session(date) : undefined;
   if (today && Date.parse(today.openUtc) >= now.getTime()) return today;
   return calendar.nextSession(date);
+}
+
+/**
+ * The latest session closed at `now`, also past the calendar's end (then its last session, since
+ * every known session has closed) and before its start (none).
+ */
+function lastClosedSessionAt(calendar: TradingCalendar, now: Date): Session | undefined {
+  const date = newYorkDate(now);
+  if (date > calendar.last.date) return calendar.last;
+  if (date < calendar.first.date) return undefined;
+  return calendar.lastClosedSessionAt(now);
 }

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { PaperBroker } from '../../../lambdas/adapters/broker/paper/paper-broker';
+import { depsFromEnv } from '../../../lambdas/wiring/deps';
+
+describe('depsFromEnv (Lambda wiring)', () => {
+  it('builds nothing until used, so a function only needs the variables of what it uses', () => {
+    const deps = depsFromEnv({ RUN_ARTIFACTS_TABLE: 'artifacts' });
+    expect(deps.config.strategyId).toBe('momo1');
+    expect(deps.artifacts).toBeDefined();
+  });
+
+  it('names the missing variable when a dependency is used without it', () => {
+    const deps = depsFromEnv({});
+    expect(() => deps.ledger).toThrow('environment variable ORDER_LEDGER_TABLE (table OrderLedger) is not set');
+    expect(() => deps.killSwitch).toThrow('environment variable KILL_SWITCH_PARAMETER is not set');
+    expect(() => deps.alerts).toThrow('environment variable ALERT_TOPIC_ARN is not set');
+  });
+
+  it('wires the paper broker on DynamoDB when BROKER=paper', () => {
+    const deps = depsFromEnv({ BROKER: 'paper', TRADING_STATE_TABLE: 't', DATA_DIR: '/var/task/data/daily', CALENDAR_FILE: '/var/task/x.csv' });
+    expect(deps.broker).toBeInstanceOf(PaperBroker);
+  });
+
+  it('refuses a broker this release does not have, instead of trading somewhere unexpected', () => {
+    const deps = depsFromEnv({ BROKER: 'alpaca', TRADING_STATE_TABLE: 't' });
+    expect(() => deps.broker).toThrow('BROKER=alpaca is not supported in this release; supported: paper');
+  });
+
+  it('validates STRATEGY_CONFIG and names the bad field', () => {
+    expect(() => depsFromEnv({ STRATEGY_CONFIG: JSON.stringify({ riskPerTrade: 0.5 }) })).toThrow(/riskPerTrade=0.5/);
+    expect(depsFromEnv({ STRATEGY_CONFIG: JSON.stringify({ maxOpenPositions: 3 }) }).config.maxOpenPositions).toBe(3);
+  });
+});

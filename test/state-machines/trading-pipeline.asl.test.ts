@@ -1,0 +1,95 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SimClock } from '../../lambdas/adapters/clock';
+import { executeLocally, loadAsl, placeholdersOf } from '../../local/asl';
+
+const ASL_FILE = resolve(import.meta.dirname, '../../state-machines/trading-pipeline.asl.json');
+const STEPS = ['FetchFunctionArn', 'FeaturesFunctionArn', 'PredictFunctionArn', 'RiskCheckFunctionArn', 'OrdersFunctionArn', 'CancelVerifyFunctionArn'];
+
+describe('state-machines/trading-pipeline.asl.json', () => {
+  it('chains the six steps in order, with the wait for the close before cancel-verify', async () => {
+    const { definition } = await loadAsl(ASL_FILE);
+    const path: string[] = [];
+    let name: string | undefined = definition.StartAt;
+    while (name) {
+      path.push(name);
+      const state: { Next?: string; Default?: string } = definition.States[name] as never;
+      name = state.Next ?? state.Default;
+    }
+    expect(path).toEqual(['Fetch', 'IsTradingSession', 'Features', 'Predict', 'RiskCheck', 'PlaceOrders', 'WaitForSessionClose', 'CancelVerify']);
+  });
+
+  it('routes every Task failure to the alert before failing', async () => {
+    const { definition } = await loadAsl(ASL_FILE);
+    for (const [name, state] of Object.entries(definition.States)) {
+      if (state.Type !== 'Task' || name === 'NotifyFailure') continue;
+      expect((state as { Catch?: Array<{ Next: string }> }).Catch?.[0]?.Next, name).toBe('NotifyFailure');
+    }
+    expect(definition.States.NotifyFailure!.Next).toBe('ExecutionFailed');
+  });
+
+  it('uses exactly the placeholders the stack substitutes', async () => {
+    const { text } = await loadAsl(ASL_FILE);
+    expect(placeholdersOf(text)).toEqual([...STEPS, 'AlertTopicArn'].sort());
+  });
+});
+
+describe('executeLocally', () => {
+  const noAlerts = { 'arn:aws:states:::sns:publish': async () => ({ MessageId: 'unused' }) };
+  const sessionState = {
+    runId: 'r',
+    strategyId: 's',
+    tradingDate: '2018-02-07',
+    session: { isSession: true, date: '2018-02-07', verifyAfterUtc: '2018-02-07T21:15:00.000Z' },
+  };
+
+  it('runs every step in-process and jumps the simulated clock to the Wait timestamp before the next step', async () => {
+    const { text } = await loadAsl(ASL_FILE);
+    const clock = new SimClock(new Date('2018-02-07T14:00:00.000Z'));
+    const seen: Array<[string, string]> = [];
+    const step = (name: string, output: unknown) => async (input: unknown) => {
+      seen.push([name, clock.now().toISOString()]);
+      return name === 'FetchFunctionArn' ? { ...sessionState, input } : output;
+    };
+    const functions = Object.fromEntries(STEPS.map((s) => [s, step(s, { ok: s })]));
+    const output = (await executeLocally(text, { tradingDate: '2018-02-07' }, { functions, integrations: noAlerts, clock }, { name: 'exec-1', startTime: '2018-02-07T14:00:00.000Z' })) as Record<string, unknown>;
+    expect(seen.map(([n]) => n)).toEqual(STEPS);
+    expect(seen.slice(0, 5).every(([, t]) => t === '2018-02-07T14:00:00.000Z')).toBe(true);
+    expect(seen[5]![1]).toBe('2018-02-07T21:15:00.000Z');
+    expect(output.cancelVerify).toEqual({ ok: 'CancelVerifyFunctionArn' });
+    expect(output.orders).toEqual({ ok: 'OrdersFunctionArn' });
+    // Fetch received the execution input plus the context-object fields.
+    expect((output.input as Record<string, unknown>).runId).toBe('exec-1');
+  });
+
+  it('ends quietly on a non-session day', async () => {
+    const { text } = await loadAsl(ASL_FILE);
+    const clock = new SimClock(new Date(0));
+    const calls: string[] = [];
+    const functions = Object.fromEntries(
+      STEPS.map((s) => [s, async () => {
+        calls.push(s);
+        return { ...sessionState, session: { isSession: false, date: '2018-02-10' } };
+      }]),
+    );
+    await executeLocally(text, {}, { functions, integrations: noAlerts, clock }, { name: 'e', startTime: '2018-02-10T14:00:00Z' });
+    expect(calls).toEqual(['FetchFunctionArn']);
+  });
+
+  it('a failing step publishes the failure alert and fails the execution', async () => {
+    const { text } = await loadAsl(ASL_FILE);
+    const clock = new SimClock(new Date(0));
+    const published: unknown[] = [];
+    const functions = Object.fromEntries(STEPS.map((s) => [s, async () => (s === 'PredictFunctionArn' ? Promise.reject(new Error('model exploded')) : sessionState)]));
+    const integrations = { 'arn:aws:states:::sns:publish': async (p: unknown) => (published.push(p), { MessageId: 'm' }) };
+    await expect(executeLocally(text, {}, { functions, integrations, clock }, { name: 'e', startTime: '2018-02-07T14:00:00Z' })).rejects.toThrow(/execution e failed/);
+    expect(published).toHaveLength(1);
+    expect(JSON.stringify(published[0])).toContain('model exploded');
+  });
+
+  it('refuses to run with a Task state that has no local binding', async () => {
+    const { text } = await loadAsl(ASL_FILE);
+    const functions = Object.fromEntries(STEPS.filter((s) => s !== 'OrdersFunctionArn').map((s) => [s, async () => sessionState]));
+    await expect(executeLocally(text, {}, { functions, integrations: noAlerts, clock: new SimClock(new Date(0)) }, { name: 'e', startTime: '2018-02-07T14:00:00Z' })).rejects.toThrow(/no local binding for Task state PlaceOrders/);
+  });
+});
