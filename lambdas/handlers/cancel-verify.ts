@@ -3,7 +3,8 @@
  *
  *   1. Sync: every open ledger order is read back from the broker; fills are recorded once each,
  *      statuses adopted, new legs (stop-loss) added. An intent that never reached the broker and
- *      is past its time in force is closed as expired.
+ *      is past its time in force is closed as expired. Orders closed as canceled/expired within
+ *      LATE_FILL_LOOKBACK_MS are read back too: a late fill is recorded (and alerted CRITICAL).
  *   2. Cancel: entries that outlived their time in force are cancelled, and every cancel is
  *      CONFIRMED by reading the order back before anything is recorded. A cancel that raced a
  *      fill records the fill (the position is real and its stop-loss leg protects it); no exit
@@ -21,6 +22,7 @@ import {
   positionsFromFills,
   reconcilePositions,
   type LedgerOrder,
+  type LedgerStatus,
   type PositionMismatch,
   type UnprotectedPosition,
 } from '../core/ledger';
@@ -29,6 +31,14 @@ import type { Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { syncWithBroker } from './shared/order-sync';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
+
+/**
+ * Orders the ledger closed as canceled or expired are read back from the broker for this long
+ * after their last ledger change: a fill the broker reports after a cancel (a late fill) is still a
+ * fill, and must reach the ledger rather than surface only as a reconciliation mismatch.
+ */
+export const LATE_FILL_LOOKBACK_MS = 7 * 86_400_000;
+const LATE_FILL_STATUSES: ReadonlySet<LedgerStatus> = new Set(['canceled', 'expired']);
 
 /** How a confirmed cancel ended. */
 export type CancelOutcome = 'canceled' | 'filled_before_cancel' | 'partially_filled_then_canceled' | 'pending_cancel' | 'already_closed';
@@ -89,8 +99,12 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     }
   };
 
-  // 1. Sync every open order (parents first so their legs appear, then the legs).
-  const open = (await deps.ledger.listOrders()).filter((o) => isLedgerOpen(o.status));
+  // 1. Sync every open order (parents first so their legs appear, then the legs), and re-check
+  //    orders that closed without filling recently: a broker may report a fill after a cancel.
+  const checkFrom = Date.parse(nowIso()) - LATE_FILL_LOOKBACK_MS;
+  const open = (await deps.ledger.listOrders()).filter(
+    (o) => isLedgerOpen(o.status) || (LATE_FILL_STATUSES.has(o.status) && o.brokerOrderId !== null && Date.parse(o.updatedAt) >= checkFrom),
+  );
   open.sort((a, b) => Number(a.parentClientOrderId !== null) - Number(b.parentClientOrderId !== null));
   const synced = new Map<string, LedgerOrder>();
   for (const record of open) synced.set(record.clientOrderId, await sync(record));
@@ -105,7 +119,10 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
       if (!(error instanceof BrokerError) || error.status !== 422) throw error;
     }
     const confirmed = await deps.broker.getOrder(record.brokerOrderId);
-    const { record: after } = await syncWithBroker(deps, record, confirmed, ctx());
+    const cancelSync = await syncWithBroker(deps, record, confirmed, ctx());
+    const after = cancelSync.record;
+    if (cancelSync.fill) artifact.fillsRecorded += 1;
+    artifact.fillsRecorded += cancelSync.legFills.length;
     // Legs follow the parent (canceled with it, or live if it filled); their records exist now.
     for (const leg of confirmed.legs) {
       const legRecord = await deps.ledger.get(leg.clientOrderId);

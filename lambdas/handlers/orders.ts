@@ -12,15 +12,16 @@
  *      a transport error is followed by a lookup, never a blind retry;
  *   5. record the broker's order id, status and legs.
  *
- * The kill switch is read again right before submitting: flipping it to HALTED after the risk
- * check still stops every submission of this step.
+ * The kill switch is read again right before each submission (failing closed): flipping it to
+ * HALTED after the risk check, or while this step runs, stops every submission not yet sent.
  *
  * Artifact in: DECISIONS. Artifact out: ORDERS.
  */
 import { deriveClientOrderId } from '../core/client-order-id';
 import { intentRecord, type LedgerOrder } from '../core/ledger';
 import { createOrder, toSubmitRequest, type Order } from '../core/order';
-import { BrokerError } from '../ports';
+import { VersionConflictError } from '../adapters/dynamodb/order-ledger';
+import { BrokerError, type BrokerOrder } from '../ports';
 import { loadCalendar, type Deps } from '../wiring/deps';
 import type { DecisionsArtifact } from './risk-check';
 import { readKillSwitch } from './shared/kill-switch';
@@ -82,10 +83,11 @@ export async function ordersStep(state: PipelineState, deps: Deps): Promise<Reco
     }),
   );
 
-  const killSwitch = orders.length > 0 ? await readKillSwitch(deps.killSwitch) : undefined;
   for (const order of orders) {
+    // Read fresh before EACH submission: a switch flipped while this loop runs stops the rest.
+    const killSwitch = await readKillSwitch(deps.killSwitch);
     let placement: Placement;
-    if (killSwitch && killSwitch.state !== 'ARMED') {
+    if (killSwitch.state !== 'ARMED') {
       placement = { clientOrderId: order.clientOrderId, symbol: order.symbol, outcome: 'blocked', detail: `KILL_SWITCH: ${killSwitch.reason} at submission` };
     } else {
       placement = await placeOrder(deps, order, state);
@@ -125,11 +127,9 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
     }
   }
 
+  let accepted: BrokerOrder;
   try {
-    const accepted = await deps.broker.submitOrder(toSubmitRequest(order));
-    record = await deps.ledger.update(record, { submittedByRunId: state.runId, updatedAt: now() });
-    await syncWithBroker(deps, record, accepted, ctx());
-    return { ...base, outcome: 'submitted' };
+    accepted = await deps.broker.submitOrder(toSubmitRequest(order));
   } catch (error) {
     if (error instanceof BrokerError && error.status === 422 && /client_order_id must be unique/i.test(error.message)) {
       const existing = await deps.broker.getOrderByClientOrderId(order.clientOrderId);
@@ -165,6 +165,22 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
     });
     return { ...base, outcome: 'unconfirmed', detail: (error as Error).message };
   }
+
+  // Accepted. Only the submission is inside the try above: a ledger error from here on is not a
+  // failed submission. A version conflict means another execution adopted the order meanwhile.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      record = await deps.ledger.update(record, { submittedByRunId: state.runId, updatedAt: now() });
+      break;
+    } catch (error) {
+      if (!(error instanceof VersionConflictError) || attempt >= 5) throw error;
+      const fresh = await deps.ledger.get(order.clientOrderId);
+      if (!fresh) throw error;
+      record = fresh;
+    }
+  }
+  await syncWithBroker(deps, record, accepted, ctx());
+  return { ...base, outcome: 'submitted' };
 }
 
 /**

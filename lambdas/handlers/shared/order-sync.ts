@@ -8,6 +8,9 @@ import type { BrokerOrder } from '../../ports';
 import { VersionConflictError } from '../../adapters/dynamodb/order-ledger';
 import type { Deps } from '../../wiring/deps';
 
+/** Tries of the read-apply-write cycle before a version conflict is given up on. */
+const SYNC_ATTEMPTS = 5;
+
 export interface SyncContext {
   runId: string;
   tradingDate: string;
@@ -29,7 +32,10 @@ export interface SyncResult {
  * Applies the broker's view of one order to its ledger record.
  * Order of writes matters for crash safety: the fill item is written before the record's
  * filledQty moves, so a crash in between re-derives the same fill key next time (a no-op).
- * @throws VersionConflictError if the record keeps changing underneath (after one re-read).
+ * A version conflict (another execution synced the same order first) is resolved by re-reading
+ * the record and re-applying the broker's view, up to SYNC_ATTEMPTS times: every step is
+ * idempotent, so concurrent executions converge instead of failing.
+ * @throws VersionConflictError if the record keeps changing underneath after SYNC_ATTEMPTS tries.
  */
 export async function syncWithBroker(
   deps: Pick<Deps, 'ledger' | 'alerts'>,
@@ -38,19 +44,20 @@ export async function syncWithBroker(
   ctx: SyncContext,
 ): Promise<SyncResult> {
   let current = record;
-  let update = applyBrokerOrder(current, broker, ctx.runId, ctx.now);
   let fill: LedgerFill | undefined;
-  if (update.fill && (await deps.ledger.recordFill(update.fill))) fill = update.fill;
-  if (update.changes) {
+  let update: ReturnType<typeof applyBrokerOrder>;
+  for (let attempt = 1; ; attempt++) {
+    update = applyBrokerOrder(current, broker, ctx.runId, ctx.now);
+    if (update.fill && (await deps.ledger.recordFill(update.fill))) fill = update.fill;
+    if (!update.changes) break;
     try {
       current = await deps.ledger.update(current, update.changes);
+      break;
     } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
+      if (!(error instanceof VersionConflictError) || attempt >= SYNC_ATTEMPTS) throw error;
       const fresh = await deps.ledger.get(current.clientOrderId);
       if (!fresh) throw error;
-      update = applyBrokerOrder(fresh, broker, ctx.runId, ctx.now);
-      if (update.fill && (await deps.ledger.recordFill(update.fill))) fill = update.fill;
-      current = update.changes ? await deps.ledger.update(fresh, update.changes) : fresh;
+      current = fresh;
     }
   }
   if (update.anomaly) {

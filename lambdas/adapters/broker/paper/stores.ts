@@ -3,14 +3,38 @@
  * TradingState DynamoDB table when the paper broker runs in AWS. Both refuse a save whose
  * expected version is stale, so two writers cannot silently overwrite each other.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../../dynamodb/client';
 import type { PaperState } from './engine';
 import type { PaperAccountStore } from './paper-broker';
 
-/** Paper account as `{ version, state }` JSON in one file; writes are atomic (temp file + rename). */
+/** Saves in flight per resolved file path: the version check and the rename must not interleave. */
+const fileLocks = new Map<string, Promise<void>>();
+
+/** Runs `fn` after every earlier `withFileLock` call on the same file has settled (this process only). */
+async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const key = resolve(file);
+  const run = (fileLocks.get(key) ?? Promise.resolve()).then(fn);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  fileLocks.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (fileLocks.get(key) === settled) fileLocks.delete(key);
+  }
+}
+
+/**
+ * Paper account as `{ version, state }` JSON in one file; writes are atomic (temp file + rename).
+ * Saves are serialized per file within a process, so of two saves expecting the same version exactly
+ * one succeeds; writers in separate processes are not coordinated.
+ */
 export class FilePaperAccountStore implements PaperAccountStore {
   constructor(private readonly file: string) {}
 
@@ -32,16 +56,23 @@ export class FilePaperAccountStore implements PaperAccountStore {
   }
 
   async save(state: PaperState, expectedVersion: number | undefined): Promise<number> {
-    const current = await this.load();
-    if (current?.version !== expectedVersion) {
-      throw new Error(`paper account ${this.file} changed concurrently (expected version ${expectedVersion}, found ${current?.version})`);
-    }
-    const version = (expectedVersion ?? 0) + 1;
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ version, state }, null, 1));
-    await rename(tmp, this.file);
-    return version;
+    return withFileLock(this.file, async () => {
+      const current = await this.load();
+      if (current?.version !== expectedVersion) {
+        throw new Error(`paper account ${this.file} changed concurrently (expected version ${expectedVersion}, found ${current?.version})`);
+      }
+      const version = (expectedVersion ?? 0) + 1;
+      await mkdir(dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.${randomUUID()}.tmp`;
+      try {
+        await writeFile(tmp, JSON.stringify({ version, state }, null, 1));
+        await rename(tmp, this.file);
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw error;
+      }
+      return version;
+    });
   }
 }
 

@@ -1,0 +1,609 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  accountOf,
+  cancelOrder,
+  DUPLICATE_CLIENT_ORDER_ID_CODE,
+  newPaperState,
+  positionsOf,
+  processSession,
+  submitOrder,
+  toBrokerOrder,
+  type PaperOrder,
+  type PaperState,
+  type SubmitContext,
+} from '../../../lambdas/adapters/broker/paper/engine';
+import type { Bar } from '../../../lambdas/core/bars';
+import type { Session } from '../../../lambdas/core/calendar';
+import { Dec } from '../../../lambdas/core/money';
+import { BrokerError, type SubmitOrderRequest } from '../../../lambdas/ports';
+
+// Mon 2018-02-05 … Fri 2018-02-09, NYSE hours in EST (09:30–16:00 = 14:30Z–21:00Z).
+const DATES = ['2018-02-05', '2018-02-06', '2018-02-07', '2018-02-08', '2018-02-09'] as const;
+const session = (date: string): Session => ({ date, openUtc: `${date}T14:30:00Z`, closeUtc: `${date}T21:00:00Z` });
+const [MON, TUE, WED, THU, FRI] = DATES.map(session) as [Session, Session, Session, Session, Session];
+
+const bar = (date: string, open: number, high: number, low: number, close: number): Bar => ({ date, open, high, low, close, volume: 1_000_000 });
+
+/** A fresh account with 10,000 USD that has processed the Friday before MON. */
+const fresh = (cash = '10000'): PaperState => newPaperState('paper', cash, '2018-02-02T22:00:00.000Z', '2018-02-02');
+
+const request = (overrides: Partial<SubmitOrderRequest> = {}): SubmitOrderRequest => ({
+  clientOrderId: 'c1',
+  symbol: 'AAA',
+  side: 'buy',
+  type: 'limit',
+  timeInForce: 'gtc',
+  orderClass: 'simple',
+  qty: '10',
+  limitPrice: '100',
+  ...overrides,
+});
+
+/** Submitted before MON's open, so eligible from MON. */
+const context = (overrides: Partial<SubmitContext> = {}): SubmitContext => ({
+  now: '2018-02-05T14:00:00.000Z',
+  eligibleFrom: MON.date,
+  marketOpen: false,
+  knownSymbol: true,
+  referencePrice: '100',
+  ...overrides,
+});
+
+function submit(state: PaperState, overrides: Partial<SubmitOrderRequest> = {}, ctx: Partial<SubmitContext> = {}) {
+  return submitOrder(state, request(overrides), context(ctx));
+}
+
+const oto = (overrides: Partial<SubmitOrderRequest> = {}): Partial<SubmitOrderRequest> => ({
+  orderClass: 'oto',
+  stopLoss: { stopPrice: '95' },
+  ...overrides,
+});
+
+/** Plays `session` with one bar per symbol (symbols without a bar get none). */
+function play(state: PaperState, s: Session, bars: Record<string, Bar>): PaperState {
+  return processSession(state, s, (symbol) => bars[symbol]);
+}
+
+function order(state: PaperState, id: string): PaperOrder {
+  const found = state.orders.find((o) => o.id === id);
+  if (!found) throw new Error(`no order ${id}`);
+  return found;
+}
+
+function legOf(state: PaperState, parent: PaperOrder): PaperOrder {
+  expect(parent.legIds).toHaveLength(1);
+  return order(state, parent.legIds[0]!);
+}
+
+/** Runs `fn`, expecting a BrokerError; returns it. */
+function brokerError(fn: () => unknown): BrokerError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(BrokerError);
+  return caught as BrokerError;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** An account holding `qty` AAA bought at the open of MON for `price`. */
+function holding(qty: string, price: number, cash = '10000'): PaperState {
+  const { state } = submit(fresh(cash), { clientOrderId: 'seed', type: 'market', limitPrice: undefined, qty });
+  return play(state, MON, { AAA: bar(MON.date, price, price, price, price) });
+}
+
+describe('paper engine: refusals (as Alpaca)', () => {
+  it('refuses a reused client_order_id with 422 and code 40010001 while the first order is open', () => {
+    const { state } = submit(fresh());
+    const error = brokerError(() => submit(state, { qty: '1' }));
+    expect(error.status).toBe(422);
+    expect(error.message).toBe('client_order_id must be unique');
+    expect(error.code).toBe(DUPLICATE_CLIENT_ORDER_ID_CODE);
+    expect(DUPLICATE_CLIENT_ORDER_ID_CODE).toBe(40010001);
+  });
+
+  it('refuses a reused client_order_id after the first order was canceled', () => {
+    const { state, order: first } = submit(fresh());
+    const canceled = cancelOrder(state, first.id, '2018-02-05T14:10:00.000Z');
+    expect(order(canceled, first.id).status).toBe('canceled');
+    const error = brokerError(() => submit(canceled, { qty: '1' }));
+    expect([error.status, error.message, error.code]).toEqual([422, 'client_order_id must be unique', 40010001]);
+  });
+
+  it('refuses a reused client_order_id after the first order filled', () => {
+    const { state, order: first } = submit(fresh());
+    const filled = play(state, MON, { AAA: bar(MON.date, 99, 101, 98, 100) });
+    expect(order(filled, first.id).status).toBe('filled');
+    const error = brokerError(() => submit(filled, { qty: '1' }, { eligibleFrom: TUE.date }));
+    expect([error.status, error.message, error.code]).toEqual([422, 'client_order_id must be unique', 40010001]);
+  });
+
+  it("refuses a client_order_id equal to a stop-loss leg's client_order_id", () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const leg = legOf(state, parent);
+    const error = brokerError(() => submit(state, { clientOrderId: leg.clientOrderId, qty: '1' }));
+    expect([error.status, error.message, error.code]).toEqual([422, 'client_order_id must be unique', 40010001]);
+  });
+
+  it('never gives a generated leg a client_order_id that an earlier order already uses', () => {
+    // The first order takes the client id the engine would generate for the third order id.
+    let { state } = submit(fresh(), { clientOrderId: 'ord-00000003-leg', qty: '1' });
+    ({ state } = submit(state, oto({ clientOrderId: 'entry', qty: '1' })));
+    const ids = state.orders.map((o) => o.clientOrderId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('refuses a buy beyond buying power with 403, counting cash reserved by open buy orders', () => {
+    // Exactly the cash is fine.
+    expect(submit(fresh(), { qty: '100' }).order.status).toBe('accepted');
+    const over = brokerError(() => submit(fresh(), { qty: '101' }));
+    expect([over.status, over.message]).toEqual([403, 'insufficient buying power']);
+
+    const { state, order: first } = submit(fresh(), { qty: '60' }); // reserves 6,000
+    expect(accountOf(state).buyingPower).toBe('4000');
+    const reserved = brokerError(() => submit(state, { clientOrderId: 'c2', qty: '41' }));
+    expect([reserved.status, reserved.message]).toEqual([403, 'insufficient buying power']);
+    expect(submit(state, { clientOrderId: 'c2', qty: '40' }).order.qty).toBe('40');
+    // Canceling the first order frees its reservation.
+    const freed = cancelOrder(state, first.id, '2018-02-05T14:10:00.000Z');
+    expect(accountOf(freed).buyingPower).toBe('10000');
+    expect(submit(freed, { clientOrderId: 'c2', qty: '100' }).order.qty).toBe('100');
+  });
+
+  it('reserves buying power for open market buys too (at the reference price)', () => {
+    const { state } = submit(fresh(), { type: 'market', limitPrice: undefined, qty: '60' }, { referencePrice: '100' });
+    expect(accountOf(state).buyingPower).toBe('4000');
+    const error = brokerError(() =>
+      submit(state, { clientOrderId: 'c2', symbol: 'BBB', type: 'market', limitPrice: undefined, qty: '50' }, { referencePrice: '100' }),
+    );
+    expect([error.status, error.message]).toEqual([403, 'insufficient buying power']);
+  });
+
+  it('refuses a market buy with 403 when no price is known to reserve against', () => {
+    const error = brokerError(() => submit(fresh(), { type: 'market', limitPrice: undefined }, { referencePrice: undefined }));
+    expect(error.status).toBe(403);
+    expect(error.message).toContain('insufficient buying power');
+  });
+
+  it('refuses a sell beyond the position with 403, counting shares already committed to open sells', () => {
+    const noPosition = brokerError(() => submit(fresh(), { side: 'sell', qty: '1' }));
+    expect([noPosition.status, noPosition.message]).toEqual([403, 'insufficient qty available for order (requested: 1, available: 0)']);
+
+    const held = holding('10', 50);
+    const over = brokerError(() => submit(held, { clientOrderId: 's1', side: 'sell', qty: '11' }, { eligibleFrom: TUE.date }));
+    expect([over.status, over.message]).toEqual([403, 'insufficient qty available for order (requested: 11, available: 10)']);
+
+    const { state } = submit(held, { clientOrderId: 's1', side: 'sell', qty: '7' }, { eligibleFrom: TUE.date });
+    const committed = brokerError(() => submit(state, { clientOrderId: 's2', side: 'sell', qty: '4' }, { eligibleFrom: TUE.date }));
+    expect([committed.status, committed.message]).toEqual([403, 'insufficient qty available for order (requested: 4, available: 3)']);
+    expect(submit(state, { clientOrderId: 's2', side: 'sell', qty: '3' }, { eligibleFrom: TUE.date }).order.side).toBe('sell');
+  });
+
+  const invalid: Array<[string, Partial<SubmitOrderRequest>, Partial<SubmitContext>, string]> = [
+    ['time_in_force ioc', { timeInForce: 'ioc' }, {}, 'time_in_force ioc is not supported'],
+    ['time_in_force fok', { timeInForce: 'fok' }, {}, 'time_in_force fok is not supported'],
+    ['time_in_force opg', { timeInForce: 'opg' }, {}, 'time_in_force opg is not supported'],
+    ['time_in_force cls', { timeInForce: 'cls' }, {}, 'time_in_force cls is not supported'],
+    ['type stop_limit', { type: 'stop_limit', stopPrice: '99' }, {}, 'order type stop_limit is not supported'],
+    ['order_class bracket', { orderClass: 'bracket', stopLoss: { stopPrice: '95' } }, {}, 'order_class bracket is not supported'],
+    ['order_class oco', { orderClass: 'oco', stopLoss: { stopPrice: '95' } }, {}, 'order_class oco is not supported'],
+    ['a limit order without limit_price', { limitPrice: undefined }, {}, 'limit_price is required for limit orders'],
+    ['a stop order without stop_price', { type: 'stop', side: 'sell', limitPrice: undefined }, {}, 'stop_price is required for stop orders'],
+    ['stop_loss above limit - 0.01 on an oto buy', oto({ stopLoss: { stopPrice: '99.995' } }), {}, 'stop_loss.stop_price must be <= base_price - 0.01'],
+    ['stop_loss equal to the limit', oto({ stopLoss: { stopPrice: '100' } }), {}, 'stop_loss.stop_price must be <= base_price - 0.01'],
+    ['stop_loss above the reference price - 0.01 on an oto market buy', oto({ type: 'market', limitPrice: undefined, stopLoss: { stopPrice: '99.995' } }), {}, 'stop_loss.stop_price must be <= base_price - 0.01'],
+    ['an oto without stop_loss', { orderClass: 'oto' }, {}, 'oto orders require stop_loss'],
+    ['an oto sell', oto({ side: 'sell' }), {}, 'the paper broker supports oto only for buy entries'],
+    // A stop entry would leave its stop-loss leg held forever once filled.
+    ['an oto with a stop entry', oto({ type: 'stop', stopPrice: '105', limitPrice: undefined }), {}, 'oto only for market or limit entries'],
+    ['stop_loss on a simple order', { stopLoss: { stopPrice: '95' } }, {}, 'stop_loss is only allowed with order_class oto or bracket'],
+    ['an unknown symbol', { symbol: 'NOPE' }, { knownSymbol: false }, 'asset not found: NOPE'],
+    ['no future session', {}, { eligibleFrom: undefined }, 'market is closed and no future session is known'],
+    ['a fractional qty', { qty: '1.5' }, {}, 'qty must be a whole number of shares > 0, got 1.5'],
+    ['a zero qty', { qty: '0' }, {}, 'qty must be a whole number of shares > 0, got 0'],
+    ['a negative limit price', { limitPrice: '-1' }, {}, 'limit_price must be > 0, got -1'],
+    ['a non-numeric limit price', { limitPrice: 'abc' }, {}, 'limit_price must be a decimal number, got "abc"'],
+    ['a non-numeric stop_loss price', oto({ stopLoss: { stopPrice: 'x' } }), {}, 'stop_loss.stop_price must be a decimal number, got "x"'],
+    ['an empty client_order_id', { clientOrderId: '' }, {}, 'client_order_id must be 1-48 characters'],
+    ['a 49-character client_order_id', { clientOrderId: 'x'.repeat(49) }, {}, 'client_order_id must be 1-48 characters'],
+  ];
+  it.each(invalid)('refuses %s with 422', (_name, overrides, ctx, message) => {
+    const error = brokerError(() => submit(fresh(), overrides, ctx));
+    expect(error.status).toBe(422);
+    expect(error.message).toContain(message);
+  });
+
+  it('accepts a stop_loss exactly at limit - 0.01', () => {
+    const { state, order: parent } = submit(fresh(), oto({ stopLoss: { stopPrice: '99.99' } }));
+    expect(legOf(state, parent).stopPrice).toBe('99.99');
+  });
+
+  it('never changes the state it is given, even when refusing', () => {
+    const state = deepFreeze(holding('10', 50));
+    expect(() => submit(state, { clientOrderId: 'ok', qty: '1' }, { eligibleFrom: TUE.date })).not.toThrow();
+    expect(() => submit(state, { clientOrderId: 'seed' })).toThrow(BrokerError);
+    const { state: withOrder, order: o } = submit(state, oto({ clientOrderId: 'x', qty: '1' }), { eligibleFrom: TUE.date });
+    deepFreeze(withOrder);
+    expect(() => cancelOrder(withOrder, o.id, TUE.openUtc)).not.toThrow();
+    expect(() => play(withOrder, TUE, { AAA: bar(TUE.date, 50, 60, 40, 55) })).not.toThrow();
+  });
+});
+
+describe('paper engine: acceptance and eligibility', () => {
+  it('reports accepted outside market hours and new during them; stop legs are held', () => {
+    const closed = submit(fresh(), oto());
+    expect(closed.order.status).toBe('accepted');
+    expect(legOf(closed.state, closed.order).status).toBe('held');
+    const open = submit(fresh(), oto(), { marketOpen: true, now: '2018-02-05T15:00:00.000Z', eligibleFrom: TUE.date });
+    expect(open.order.status).toBe('new');
+    const leg = legOf(open.state, open.order);
+    expect(leg).toMatchObject({ status: 'held', side: 'sell', type: 'stop', stopPrice: '95', parentId: open.order.id, qty: '10' });
+    expect(open.order).toMatchObject({ submittedAt: '2018-02-05T15:00:00.000Z', eligibleFrom: TUE.date, filledQty: '0', filledAvgPrice: null });
+  });
+
+  it('does not fill an order on a session before the one it is eligible from (no look-ahead)', () => {
+    // Submitted during MON: MON's bar (which would fill) must not be used.
+    const { state, order: o } = submit(fresh(), {}, { marketOpen: true, now: '2018-02-05T15:00:00.000Z', eligibleFrom: TUE.date });
+    const afterMon = play(state, MON, { AAA: bar(MON.date, 90, 95, 85, 92) });
+    expect(order(afterMon, o.id).status).toBe('new');
+    expect(afterMon.cash).toBe('10000');
+    const afterTue = play(afterMon, TUE, { AAA: bar(TUE.date, 99, 101, 98, 100) });
+    expect(order(afterTue, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '99', filledAt: TUE.openUtc });
+  });
+});
+
+describe('paper engine: fills', () => {
+  it('fills a buy limit at the open when the open is at or below the limit', () => {
+    const { state, order: o } = submit(fresh());
+    const next = play(state, MON, { AAA: bar(MON.date, 99.5, 101, 97, 100.25) });
+    expect(order(next, o.id)).toMatchObject({ status: 'filled', filledQty: '10', filledAvgPrice: '99.5', filledAt: MON.openUtc });
+    expect(next.cash).toBe('9005');
+    expect(next.positions.AAA).toEqual({ qty: '10', avgEntryPrice: '99.5', lastPrice: '100.25' });
+    expect(next.executions).toEqual([
+      { id: expect.any(String), orderId: o.id, symbol: 'AAA', side: 'buy', qty: '10', price: '99.5', at: MON.openUtc, session: MON.date },
+    ]);
+    // An open exactly at the limit fills at the open too.
+    const atLimit = play(submit(fresh()).state, MON, { AAA: bar(MON.date, 100, 101, 97, 100) });
+    expect(atLimit.executions[0]).toMatchObject({ price: '100', at: MON.openUtc });
+  });
+
+  it('fills a buy limit at the limit, stamped at the close, when only the low reaches it', () => {
+    const { state, order: o } = submit(fresh());
+    const next = play(state, MON, { AAA: bar(MON.date, 102, 103, 100, 101) });
+    expect(order(next, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '100', filledAt: MON.closeUtc });
+    expect(next.cash).toBe('9000');
+  });
+
+  it('does not fill a buy limit when the low stays above it; a gtc order stays open', () => {
+    const { state, order: o } = submit(fresh());
+    const next = play(state, MON, { AAA: bar(MON.date, 102, 103, 100.01, 101) });
+    expect(order(next, o.id)).toMatchObject({ status: 'accepted', filledQty: '0', filledAt: null });
+    expect(next.cash).toBe('10000');
+    expect(next.positions).toEqual({});
+    expect(next.executions).toEqual([]);
+    expect(next.processedThrough).toBe(MON.date);
+  });
+
+  it('fills a market order at the open', () => {
+    const { state, order: o } = submit(fresh(), { type: 'market', limitPrice: undefined });
+    const next = play(state, MON, { AAA: bar(MON.date, 104, 110, 90, 95) });
+    expect(order(next, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '104', filledAt: MON.openUtc });
+    expect(next.cash).toBe('8960');
+  });
+
+  it('fills a sell limit at the open when the open is at or above it, else at the limit when the high reaches it', () => {
+    const held = holding('10', 50);
+    const atOpen = submit(held, { clientOrderId: 's', side: 'sell', limitPrice: '60', qty: '4' }, { eligibleFrom: TUE.date });
+    const gapUp = play(atOpen.state, TUE, { AAA: bar(TUE.date, 61, 62, 58, 59) });
+    expect(order(gapUp, atOpen.order.id)).toMatchObject({ status: 'filled', filledAvgPrice: '61', filledAt: TUE.openUtc });
+    expect(gapUp.cash).toBe(new Dec(10000).minus(500).plus(244).toString());
+    expect(gapUp.positions.AAA).toMatchObject({ qty: '6', avgEntryPrice: '50', lastPrice: '59' });
+
+    const touched = play(atOpen.state, TUE, { AAA: bar(TUE.date, 55, 60, 54, 58) });
+    expect(order(touched, atOpen.order.id)).toMatchObject({ status: 'filled', filledAvgPrice: '60', filledAt: TUE.closeUtc });
+
+    const missed = play(atOpen.state, TUE, { AAA: bar(TUE.date, 55, 59.99, 54, 58) });
+    expect(order(missed, atOpen.order.id).status).toBe('accepted');
+  });
+
+  it('sums cash and averages positions in decimals (no float drift)', () => {
+    let state = fresh('1');
+    const prices = [0.1, 0.2, 0.3];
+    DATES.slice(0, 3).forEach((date, i) => {
+      const s = session(date);
+      state = submitOrder(state, request({ clientOrderId: `b${i}`, type: 'market', limitPrice: undefined, qty: '1' }), context({ eligibleFrom: date, referencePrice: String(prices[i]) })).state;
+      state = play(state, s, { AAA: bar(date, prices[i]!, prices[i]!, prices[i]!, prices[i]!) });
+    });
+    expect(state.cash).toBe('0.4');
+    expect(state.positions.AAA).toEqual({ qty: '3', avgEntryPrice: '0.2', lastPrice: '0.3' });
+    expect(accountOf(state)).toMatchObject({ cash: '0.4', equity: '1.3' });
+    // 0.1 + 0.2 in floats is 0.30000000000000004; the account must not show that.
+    expect(state.executions.map((e) => e.price)).toEqual(['0.1', '0.2', '0.3']);
+  });
+
+  it('keeps cash and positions consistent with the executions over random sessions (property)', () => {
+    const dayArb = fc.record({
+      open: fc.integer({ min: 1, max: 2000 }),
+      up: fc.integer({ min: 0, max: 300 }),
+      down: fc.integer({ min: 0, max: 300 }),
+      closeAt: fc.double({ min: 0, max: 1, noNaN: true }),
+      action: fc.constantFrom('buy-limit', 'buy-market', 'sell-limit', 'sell-market', 'oto', 'none'),
+      qty: fc.integer({ min: 1, max: 30 }),
+      offset: fc.integer({ min: -200, max: 200 }),
+    });
+    fc.assert(
+      fc.property(fc.array(dayArb, { minLength: 1, maxLength: 5 }), (days) => {
+        let state = fresh('5000');
+        days.forEach((day, i) => {
+          const s = session(DATES[i]!);
+          // Prices in cents, so every price has two decimals (e.g. 12.34).
+          const cents = (n: number) => new Dec(n).div(100);
+          const open = cents(day.open + 200);
+          const high = open.plus(cents(day.up));
+          const low = Dec.max(cents(1), open.minus(cents(day.down)));
+          const close = low.plus(high.minus(low).times(day.closeAt).toDecimalPlaces(2, Dec.ROUND_DOWN));
+          const limit = Dec.max(cents(1), open.plus(cents(day.offset)));
+          const held = state.positions.AAA?.qty ?? '0';
+          const base = { clientOrderId: `o${i}`, qty: String(day.qty) };
+          let req: SubmitOrderRequest | undefined;
+          if (day.action === 'buy-limit') req = request({ ...base, limitPrice: limit.toString() });
+          if (day.action === 'buy-market') req = request({ ...base, type: 'market', limitPrice: undefined });
+          if (day.action === 'oto' && limit.gt('0.02'))
+            req = request({ ...base, orderClass: 'oto', limitPrice: limit.toString(), stopLoss: { stopPrice: limit.minus(limit.div(10)).toDecimalPlaces(2, Dec.ROUND_DOWN).toString() } });
+          if (day.action === 'sell-limit' && held !== '0') req = request({ ...base, side: 'sell', qty: held, limitPrice: limit.toString() });
+          if (day.action === 'sell-market' && held !== '0') req = request({ ...base, side: 'sell', qty: held, type: 'market', limitPrice: undefined });
+          if (req) {
+            try {
+              state = submitOrder(state, req, context({ eligibleFrom: s.date, referencePrice: state.positions.AAA?.lastPrice ?? '10' })).state;
+            } catch (error) {
+              if (!(error instanceof BrokerError)) throw error;
+            }
+          }
+          state = play(state, s, { AAA: { date: s.date, open: open.toNumber(), high: high.toNumber(), low: low.toNumber(), close: close.toNumber(), volume: 1 } });
+
+          let cash = new Dec(5000);
+          let qty = new Dec(0);
+          for (const e of state.executions) {
+            const amount = new Dec(e.qty).times(e.price);
+            cash = e.side === 'buy' ? cash.minus(amount) : cash.plus(amount);
+            qty = e.side === 'buy' ? qty.plus(e.qty) : qty.minus(e.qty);
+          }
+          expect(state.cash).toBe(cash.toString());
+          expect(new Dec(state.cash).gte(0)).toBe(true);
+          expect(qty.gte(0)).toBe(true); // never short
+          expect(state.positions.AAA?.qty ?? '0').toBe(qty.toString());
+          for (const o of state.orders) expect(new Dec(o.filledQty).lte(o.qty)).toBe(true);
+        });
+      }),
+    );
+  });
+});
+
+describe('paper engine: OTO stop-loss legs', () => {
+  it('keeps the leg held until the parent fills, then makes it new from that session', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const noFill = play(state, MON, { AAA: bar(MON.date, 102, 103, 101, 102) });
+    expect(legOf(noFill, order(noFill, parent.id)).status).toBe('held');
+    const filled = play(noFill, TUE, { AAA: bar(TUE.date, 99, 101, 97, 100) });
+    expect(order(filled, parent.id).status).toBe('filled');
+    expect(legOf(filled, parent)).toMatchObject({ status: 'new', eligibleFrom: TUE.date, filledQty: '0' });
+    expect(filled.positions.AAA?.qty).toBe('10');
+  });
+
+  it('fills the leg at the open when a later bar gaps below the stop', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const entered = play(state, MON, { AAA: bar(MON.date, 99, 101, 97, 100) });
+    const gapped = play(entered, TUE, { AAA: bar(TUE.date, 93, 94, 90, 92) });
+    expect(legOf(gapped, parent)).toMatchObject({ status: 'filled', filledQty: '10', filledAvgPrice: '93', filledAt: TUE.openUtc });
+    expect(gapped.positions).toEqual({});
+    expect(gapped.cash).toBe('9940'); // 10000 - 990 + 930
+  });
+
+  it('fills the leg at the stop, stamped at the close, when a later low crosses it', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const entered = play(state, MON, { AAA: bar(MON.date, 99, 101, 97, 100) });
+    const crossed = play(entered, TUE, { AAA: bar(TUE.date, 97, 98, 94, 96) });
+    expect(legOf(crossed, parent)).toMatchObject({ status: 'filled', filledAvgPrice: '95', filledAt: TUE.closeUtc });
+    expect(crossed.cash).toBe('9960'); // 10000 - 990 + 950
+    // A low that stays above the stop leaves it working.
+    const held = play(entered, TUE, { AAA: bar(TUE.date, 97, 98, 95.01, 96) });
+    expect(legOf(held, parent).status).toBe('new');
+    expect(held.positions.AAA?.qty).toBe('10');
+  });
+
+  it('fills the leg at the stop in the same bar as an intrabar entry (pessimistic)', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    // Entry only reachable intrabar (open 101 > limit 100); the same bar then falls to 94.
+    const next = play(state, MON, { AAA: bar(MON.date, 101, 102, 94, 96) });
+    expect(order(next, parent.id)).toMatchObject({ status: 'filled', filledAvgPrice: '100', filledAt: MON.closeUtc });
+    expect(legOf(next, parent)).toMatchObject({ status: 'filled', filledAvgPrice: '95', filledAt: MON.closeUtc });
+    expect(next.positions).toEqual({});
+    expect(next.cash).toBe('9950');
+  });
+
+  it('fills the leg at the stop in the same bar as an entry at the open when the low breaches it', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const next = play(state, MON, { AAA: bar(MON.date, 99, 100, 94, 96) });
+    expect(order(next, parent.id).filledAvgPrice).toBe('99');
+    expect(legOf(next, parent)).toMatchObject({ status: 'filled', filledAvgPrice: '95' });
+    expect(next.cash).toBe('9960');
+  });
+
+  it('never sells more than is held: a stop after a partial exit sells only the rest', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    let next = play(state, MON, { AAA: bar(MON.date, 99, 101, 97, 100) });
+    const sell = submitOrder(next, request({ clientOrderId: 'exit', side: 'sell', type: 'market', limitPrice: undefined, qty: '4' }), context({ eligibleFrom: TUE.date }));
+    next = play(sell.state, TUE, { AAA: bar(TUE.date, 98, 99, 96, 97) });
+    expect(next.positions.AAA?.qty).toBe('6');
+    next = play(next, WED, { AAA: bar(WED.date, 96, 97, 90, 91) });
+    const leg = legOf(next, parent);
+    expect(leg.filledQty).toBe('6');
+    expect(['filled', 'canceled']).toContain(leg.status);
+    expect(next.positions).toEqual({});
+    expect(next.executions.filter((e) => e.side === 'sell').map((e) => e.qty)).toEqual(['4', '6']);
+    // 10000 - 990 + 4*98 + 6*95
+    expect(next.cash).toBe('9972');
+  });
+
+  it('cancels a live stop whose position is already gone instead of going short', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    let next = play(state, MON, { AAA: bar(MON.date, 99, 101, 97, 100) });
+    next = submitOrder(next, request({ clientOrderId: 'exit', side: 'sell', type: 'market', limitPrice: undefined, qty: '10' }), context({ eligibleFrom: TUE.date })).state;
+    next = play(next, TUE, { AAA: bar(TUE.date, 98, 99, 90, 91) }); // stop checked first: sells at 95
+    next = play(next, WED, { AAA: bar(WED.date, 90, 91, 80, 85) });
+    expect(next.positions).toEqual({});
+    const sold = next.executions.filter((e) => e.side === 'sell').reduce((sum, e) => sum.plus(e.qty), new Dec(0));
+    expect(sold.toString()).toBe('10');
+    expect(legOf(next, parent).status).toBe('filled');
+    expect(order(next, next.orders.find((o) => o.clientOrderId === 'exit')!.id)).toMatchObject({ status: 'canceled', filledQty: '0' });
+  });
+
+  it('cancels the held leg when the parent cannot be paid for at the fill', () => {
+    // Market OTO reserved at 100 but the bar opens at 101: 10 shares cost 1,010 > 1,000 cash.
+    const { state, order: parent } = submit(fresh('1000'), oto({ type: 'market', limitPrice: undefined }), { referencePrice: '100' });
+    const next = play(state, MON, { AAA: bar(MON.date, 101, 102, 100, 101) });
+    expect(order(next, parent.id)).toMatchObject({ status: 'canceled', filledQty: '0' });
+    expect(legOf(next, parent).status).toBe('canceled');
+    expect(next.cash).toBe('1000');
+    expect(next.orders.filter((o) => !['filled', 'canceled', 'expired'].includes(o.status))).toEqual([]);
+  });
+});
+
+describe('paper engine: time in force', () => {
+  it('expires an unfilled day order at the close of its first eligible session and cancels its held leg', () => {
+    const { state, order: parent } = submit(fresh(), oto({ timeInForce: 'day' }));
+    const next = play(state, MON, { AAA: bar(MON.date, 102, 103, 101, 102) });
+    expect(order(next, parent.id)).toMatchObject({ status: 'expired', expiredAt: MON.closeUtc });
+    expect(legOf(next, parent)).toMatchObject({ status: 'canceled', canceledAt: MON.closeUtc });
+    expect(accountOf(next).buyingPower).toBe('10000');
+  });
+
+  it('does not expire a day order before the session it is eligible from', () => {
+    const { state, order: o } = submit(fresh(), { timeInForce: 'day' }, { marketOpen: true, now: '2018-02-05T15:00:00.000Z', eligibleFrom: TUE.date });
+    const next = play(state, MON, { AAA: bar(MON.date, 102, 103, 101, 102) });
+    expect(order(next, o.id).status).toBe('new');
+  });
+
+  it('keeps a gtc order open across sessions until it fills', () => {
+    const { state, order: o } = submit(fresh());
+    let next = play(state, MON, { AAA: bar(MON.date, 102, 103, 101, 102) });
+    next = play(next, TUE, { AAA: bar(TUE.date, 102, 103, 101, 102) });
+    expect(order(next, o.id).status).toBe('accepted');
+    next = play(next, WED, { AAA: bar(WED.date, 101, 102, 99, 101) });
+    expect(order(next, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '100' });
+  });
+
+  it('keeps the live leg of a filled day entry working after the close', () => {
+    const { state, order: parent } = submit(fresh(), oto({ timeInForce: 'day' }));
+    const next = play(state, MON, { AAA: bar(MON.date, 99, 101, 97, 100) });
+    expect(order(next, parent.id).status).toBe('filled');
+    expect(legOf(next, parent).status).toBe('new');
+  });
+});
+
+describe('paper engine: cancelOrder', () => {
+  it('cancels an open order and its held leg', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const next = cancelOrder(state, parent.id, '2018-02-05T14:10:00.000Z');
+    expect(order(next, parent.id)).toMatchObject({ status: 'canceled', canceledAt: '2018-02-05T14:10:00.000Z' });
+    expect(legOf(next, parent)).toMatchObject({ status: 'canceled', canceledAt: '2018-02-05T14:10:00.000Z' });
+    // A canceled order never fills.
+    const after = play(next, MON, { AAA: bar(MON.date, 90, 91, 80, 85) });
+    expect(after.executions).toEqual([]);
+  });
+
+  it('refuses to cancel a filled order (422) and an already canceled one', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const filled = play(state, MON, { AAA: bar(MON.date, 99, 101, 97, 100) });
+    const error = brokerError(() => cancelOrder(filled, parent.id, TUE.openUtc));
+    expect([error.status, error.message]).toEqual([422, 'order is not cancelable']);
+    // The live leg itself can be canceled, once.
+    const leg = legOf(filled, parent);
+    const canceled = cancelOrder(filled, leg.id, TUE.openUtc);
+    expect(order(canceled, leg.id).status).toBe('canceled');
+    const again = brokerError(() => cancelOrder(canceled, leg.id, TUE.openUtc));
+    expect([again.status, again.message]).toEqual([422, 'order is not cancelable']);
+  });
+
+  it('answers 404 for an unknown order', () => {
+    const error = brokerError(() => cancelOrder(fresh(), 'ord-99999999', TUE.openUtc));
+    expect([error.status, error.message]).toEqual([404, 'order not found']);
+  });
+});
+
+describe('paper engine: processSession', () => {
+  it('refuses a session at or before the last processed one', () => {
+    const state = play(fresh(), MON, {});
+    expect(() => play(state, MON, {})).toThrow('session 2018-02-05 already processed (through 2018-02-05)');
+    expect(() => play(fresh(), session('2018-02-01'), {})).toThrow('already processed');
+    expect(play(state, TUE, {}).processedThrough).toBe(TUE.date);
+  });
+
+  it('marks positions at the close, and a missing bar neither fills nor marks', () => {
+    const held = holding('10', 50); // marked at 50 on MON
+    const withOrder = submit(held, { clientOrderId: 'b2', limitPrice: '60', qty: '5' }, { eligibleFrom: TUE.date });
+    const noBar = play(withOrder.state, TUE, {});
+    expect(noBar.positions.AAA).toEqual({ qty: '10', avgEntryPrice: '50', lastPrice: '50' });
+    expect(order(noBar, withOrder.order.id).status).toBe('accepted');
+    expect(noBar.processedThrough).toBe(TUE.date);
+
+    const marked = play(noBar, WED, { AAA: bar(WED.date, 61, 63, 60.5, 62.5) });
+    expect(order(marked, withOrder.order.id).status).toBe('accepted'); // low 60.5 > limit 60
+    expect(marked.positions.AAA?.lastPrice).toBe('62.5');
+    expect(accountOf(marked).equity).toBe('10125'); // 9500 + 10 * 62.5
+  });
+
+  it('does not fill an entry whose bar is missing but fills another symbol that has one', () => {
+    let { state } = submit(fresh(), { clientOrderId: 'a', symbol: 'AAA', qty: '1' });
+    ({ state } = submit(state, { clientOrderId: 'b', symbol: 'BBB', qty: '1' }));
+    const next = play(state, MON, { BBB: bar(MON.date, 90, 91, 89, 90) });
+    expect(next.orders.map((o) => [o.clientOrderId, o.status])).toEqual([
+      ['a', 'accepted'],
+      ['b', 'filled'],
+    ]);
+  });
+});
+
+describe('paper engine: account views', () => {
+  it('computes equity as cash plus qty × last price over all positions, and lists positions by symbol', () => {
+    let { state } = submit(fresh(), { clientOrderId: 'z', symbol: 'ZZZ', type: 'market', limitPrice: undefined, qty: '3' });
+    ({ state } = submit(state, { clientOrderId: 'a', symbol: 'AAA', type: 'market', limitPrice: undefined, qty: '7' }));
+    state = play(state, MON, { AAA: bar(MON.date, 10, 12, 9, 11.25), ZZZ: bar(MON.date, 100, 101, 99, 100.5) });
+    expect(state.cash).toBe('9630'); // 10000 - 300 - 70
+    expect(accountOf(state)).toEqual({ cash: '9630', equity: '10010.25', buyingPower: '9630', tradingBlocked: false }); // + 78.75 + 301.5
+    expect(positionsOf(state)).toEqual([
+      { symbol: 'AAA', qty: '7', avgEntryPrice: '10', currentPrice: '11.25', marketValue: '78.75' },
+      { symbol: 'ZZZ', qty: '3', avgEntryPrice: '100', currentPrice: '100.5', marketValue: '301.5' },
+    ]);
+  });
+
+  it('averages the entry price of a position built in two fills', () => {
+    let state = holding('10', 50);
+    state = submit(state, { clientOrderId: 'more', type: 'market', limitPrice: undefined, qty: '5' }, { eligibleFrom: TUE.date }).state;
+    state = play(state, TUE, { AAA: bar(TUE.date, 53, 54, 52, 53) });
+    expect(state.positions.AAA).toEqual({ qty: '15', avgEntryPrice: '51', lastPrice: '53' });
+  });
+
+  it('shows an order in broker form with its legs nested', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const view = toBrokerOrder(state, parent);
+    expect(view).toMatchObject({ id: parent.id, clientOrderId: 'c1', orderClass: 'oto', status: 'accepted', limitPrice: '100', stopPrice: null });
+    expect(view.legs).toHaveLength(1);
+    expect(view.legs[0]).toMatchObject({ side: 'sell', type: 'stop', stopPrice: '95', status: 'held', legs: [] });
+    expect(view).not.toHaveProperty('eligibleFrom');
+  });
+
+  it('refuses a non-positive initial cash', () => {
+    expect(() => newPaperState('paper', '0', '2018-02-02T22:00:00.000Z', null)).toThrow('initialCash must be > 0, got 0');
+  });
+});

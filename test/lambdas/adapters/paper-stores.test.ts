@@ -1,0 +1,184 @@
+import { mkdtempSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newPaperState, submitOrder, type PaperState } from '../../../lambdas/adapters/broker/paper/engine';
+import { DynamoPaperAccountStore, FilePaperAccountStore } from '../../../lambdas/adapters/broker/paper/stores';
+import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+
+/** A state with an order in it, so a round trip has something to lose. */
+function sampleState(cash = '100000.25'): PaperState {
+  const state = newPaperState('paper', '100000.25', '2018-02-05T14:00:00.000Z', '2018-02-02');
+  const { state: withOrder } = submitOrder(
+    state,
+    { clientOrderId: 'c1', symbol: 'AAA', side: 'buy', type: 'limit', timeInForce: 'gtc', orderClass: 'oto', qty: '10', limitPrice: '100.10', stopLoss: { stopPrice: '95.05' } },
+    { now: '2018-02-05T14:00:00.000Z', eligibleFrom: '2018-02-05', marketOpen: false, knownSymbol: true, referencePrice: '100' },
+  );
+  return { ...withOrder, cash }; // cash marks which save a loaded state came from
+}
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'paper-store-'));
+
+describe('FilePaperAccountStore', () => {
+  it('answers undefined when the file (or its folder) does not exist', async () => {
+    expect(await new FilePaperAccountStore(join(tempDir(), 'paper.json')).load()).toBeUndefined();
+    expect(await new FilePaperAccountStore(join(tempDir(), 'no', 'such', 'dir', 'paper.json')).load()).toBeUndefined();
+  });
+
+  it('round-trips the state with increasing versions, creating the folder', async () => {
+    const file = join(tempDir(), 'state', 'paper.json');
+    const store = new FilePaperAccountStore(file);
+    const state = sampleState();
+    expect(await store.save(state, undefined)).toBe(1);
+    expect(await store.load()).toEqual({ state, version: 1 });
+    const next = { ...state, cash: '5.1' };
+    expect(await store.save(next, 1)).toBe(2);
+    expect(await store.load()).toEqual({ state: next, version: 2 });
+    // Another store object on the same file sees the same account.
+    expect((await new FilePaperAccountStore(file).load())?.version).toBe(2);
+  });
+
+  it('refuses a stale expected version and leaves the file untouched', async () => {
+    const file = join(tempDir(), 'paper.json');
+    const store = new FilePaperAccountStore(file);
+    await store.save(sampleState('1'), undefined);
+    await store.save(sampleState('2'), 1);
+    const before = await readFile(file, 'utf8');
+    await expect(store.save(sampleState('3'), 1)).rejects.toThrow(`paper account ${file} changed concurrently (expected version 1, found 2)`);
+    await expect(store.save(sampleState('3'), undefined)).rejects.toThrow('changed concurrently (expected version undefined, found 2)');
+    await expect(store.save(sampleState('3'), 3)).rejects.toThrow('changed concurrently');
+    expect(await readFile(file, 'utf8')).toBe(before);
+    // A first save over an account that does not exist must not claim a version.
+    await expect(new FilePaperAccountStore(join(tempDir(), 'paper.json')).save(sampleState(), 1)).rejects.toThrow('found undefined');
+  });
+
+  it.each([1, 2, 3, 4, 5])('lets exactly one of two concurrent saves with the same expected version win (round %i)', async () => {
+    const file = join(tempDir(), 'paper.json');
+    const store = new FilePaperAccountStore(file);
+    await store.save(sampleState('1'), undefined);
+    const results = await Promise.allSettled([store.save(sampleState('2'), 1), new FilePaperAccountStore(file).save(sampleState('3'), 1)]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(String(loser.reason)).toContain('changed concurrently (expected version 1, found 2)');
+    // The file holds the state of the save that reported success.
+    const loaded = await store.load();
+    expect(loaded?.version).toBe(2);
+    expect(loaded?.state.cash).toBe(results[0]!.status === 'fulfilled' ? '2' : '3');
+    expect(await readdir(dirname(file))).toEqual(['paper.json']);
+  });
+
+  it('saves atomically: a new file replaces the old one and no temporary file is left', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'paper.json');
+    const store = new FilePaperAccountStore(file);
+    await store.save(sampleState('1'), undefined);
+    const first = await stat(file);
+    await store.save(sampleState('2'), 1);
+    const second = await stat(file);
+    // Written elsewhere then renamed over, never rewritten in place (a crash mid-write cannot truncate it).
+    expect(second.ino).not.toBe(first.ino);
+    expect(await readdir(dir)).toEqual(['paper.json']);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ version: 2, state: { cash: '2' } });
+  });
+
+  it('ignores a temporary file left by a writer that crashed before renaming', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'paper.json');
+    const store = new FilePaperAccountStore(file);
+    await store.save(sampleState('1'), undefined);
+    await writeFile(join(dir, `paper.json.${process.pid}.tmp`), '{"version": 9, "sta');
+    expect((await store.load())?.version).toBe(1);
+    expect(await store.save(sampleState('2'), 1)).toBe(2);
+  });
+
+  it.each([
+    ['truncated JSON', '{"version": 1, "state": {"schema": 1'],
+    ['not JSON at all', 'hello'],
+    ['no version', '{"state": {"schema": 1}}'],
+    ['an unknown schema', '{"version": 1, "state": {"schema": 2}}'],
+    ['no state', '{"version": 1}'],
+    ['an empty file', ''],
+  ])('refuses a corrupt file (%s) with an error naming the file', async (_name, content) => {
+    const file = join(tempDir(), 'paper.json');
+    await writeFile(file, content);
+    const store = new FilePaperAccountStore(file);
+    await expect(store.load()).rejects.toThrow(`paper account file ${file} is corrupt`);
+    // And never overwrites it.
+    await expect(store.save(sampleState(), undefined)).rejects.toThrow(file);
+    expect(await readFile(file, 'utf8')).toBe(content);
+  });
+
+  it('reports an unreadable path as it is, not as a missing account', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'paper.json');
+    await mkdir(file); // a directory where the file should be
+    await expect(new FilePaperAccountStore(file).load()).rejects.toThrow(/EISDIR/);
+  });
+});
+
+describe('DynamoPaperAccountStore', () => {
+  let dynamo: TestDynamo;
+  beforeAll(async () => {
+    dynamo = await startTestDynamo();
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  it('answers undefined before the first save', async () => {
+    expect(await new DynamoPaperAccountStore(dynamo.db, dynamo.tables.tradingState, 'empty').load()).toBeUndefined();
+  });
+
+  it('round-trips the state as one item (pk PAPER, sk ACCOUNT#<id>) with increasing versions', async () => {
+    const store = new DynamoPaperAccountStore(dynamo.db, dynamo.tables.tradingState, 'roundtrip');
+    const state = sampleState();
+    expect(await store.save(state, undefined)).toBe(1);
+    expect(await store.load()).toEqual({ state, version: 1 });
+    const next = { ...state, cash: '0.3' };
+    expect(await store.save(next, 1)).toBe(2);
+    expect(await store.load()).toEqual({ state: next, version: 2 });
+    const item = await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.tradingState, Key: { pk: 'PAPER', sk: 'ACCOUNT#roundtrip' } }));
+    expect(item.Item).toMatchObject({ pk: 'PAPER', sk: 'ACCOUNT#roundtrip', version: 2 });
+    expect(JSON.parse(item.Item!.data as string)).toEqual(next);
+  });
+
+  it('requires no item for the first save, and refuses a stale version', async () => {
+    const store = new DynamoPaperAccountStore(dynamo.db, dynamo.tables.tradingState, 'stale');
+    await store.save(sampleState('1'), undefined);
+    await expect(store.save(sampleState('2'), undefined)).rejects.toThrow('paper account stale changed concurrently (expected version undefined)');
+    await store.save(sampleState('2'), 1);
+    await expect(store.save(sampleState('3'), 1)).rejects.toThrow('paper account stale changed concurrently (expected version 1)');
+    await expect(store.save(sampleState('3'), 5)).rejects.toThrow('changed concurrently');
+    expect(await store.load()).toMatchObject({ version: 2, state: { cash: '2' } });
+    // Expecting a version of an account that does not exist fails too.
+    await expect(new DynamoPaperAccountStore(dynamo.db, dynamo.tables.tradingState, 'never').save(sampleState(), 1)).rejects.toThrow('changed concurrently');
+  });
+
+  it('lets exactly one of two concurrent saves with the same expected version win', async () => {
+    const a = new DynamoPaperAccountStore(dynamo.db, dynamo.tables.tradingState, 'race');
+    const b = new DynamoPaperAccountStore(dynamo.db, dynamo.tables.tradingState, 'race');
+    await a.save(sampleState('1'), undefined);
+    const results = await Promise.allSettled([a.save(sampleState('2'), 1), b.save(sampleState('3'), 1)]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((await a.load())?.version).toBe(2);
+  });
+
+  it('keeps accounts with different ids apart', async () => {
+    const one = new DynamoPaperAccountStore(dynamo.db, dynamo.tables.tradingState, 'one');
+    const two = new DynamoPaperAccountStore(dynamo.db, dynamo.tables.tradingState, 'two');
+    await one.save(sampleState('1'), undefined);
+    expect(await two.load()).toBeUndefined();
+    await two.save(sampleState('2'), undefined);
+    expect((await one.load())?.state.cash).toBe('1');
+    expect((await two.load())?.state.cash).toBe('2');
+  });
+
+  it('defaults the account id to "paper"', async () => {
+    const store = new DynamoPaperAccountStore(dynamo.db, dynamo.tables.tradingState);
+    await store.save(sampleState('7'), undefined);
+    const item = await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.tradingState, Key: { pk: 'PAPER', sk: 'ACCOUNT#paper' } }));
+    expect(item.Item?.version).toBe(1);
+  });
+});
