@@ -64,7 +64,13 @@ async function ensureTables(endpoint: string): Promise<void> {
       } catch (error) {
         if (!(error instanceof ResourceInUseException)) throw error;
       }
-      await client.send(new DescribeTableCommand({ TableName: spec.localName }));
+      // dynalite answers ResourceNotFound for a table still CREATING: wait until it is ACTIVE.
+      for (let attempt = 0; ; attempt++) {
+        const { Table } = await client.send(new DescribeTableCommand({ TableName: spec.localName }));
+        if (Table?.TableStatus === 'ACTIVE') break;
+        if (attempt >= 200) throw new Error(`table ${spec.localName} is still ${Table?.TableStatus} after 10 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
   } finally {
     client.destroy();

@@ -13,6 +13,9 @@
  *      mismatch the trading state is latched HALTED and a CRITICAL alert goes out.
  *   4. Protection: every long position must be covered by working stop orders, else CRITICAL.
  *
+ * A failure on one order is collected, not thrown at once: reconciliation and the protection
+ * check always run, and the step fails afterwards (so the state machine alerts) naming each order.
+ *
  * Artifact out: VERIFICATION.
  */
 import {
@@ -26,6 +29,8 @@ import {
   type PositionMismatch,
   type UnprotectedPosition,
 } from '../core/ledger';
+import { dec } from '../core/money';
+import { isOpenStatus } from '../core/order-status';
 import { BrokerError, type BrokerOrder } from '../ports';
 import type { Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
@@ -41,7 +46,13 @@ export const LATE_FILL_LOOKBACK_MS = 7 * 86_400_000;
 const LATE_FILL_STATUSES: ReadonlySet<LedgerStatus> = new Set(['canceled', 'expired']);
 
 /** How a confirmed cancel ended. */
-export type CancelOutcome = 'canceled' | 'filled_before_cancel' | 'partially_filled_then_canceled' | 'pending_cancel' | 'already_closed';
+export type CancelOutcome =
+  | 'canceled' // confirmed canceled, nothing filled
+  | 'filled_before_cancel' // the cancel raced a fill: the fill is recorded, no exit is sent
+  | 'partially_filled_then_canceled'
+  | 'pending_cancel' // the broker is still working on it: confirmed by a later run
+  | 'still_open' // the read-back shows it working: retried by a later run
+  | 'already_closed'; // expired or rejected before the cancel arrived
 
 /** Artifact VERIFICATION. */
 export interface VerificationArtifact {
@@ -50,6 +61,8 @@ export interface VerificationArtifact {
   cancels: Array<{ clientOrderId: string; symbol: string; outcome: CancelOutcome; status: string }>;
   mismatches: PositionMismatch[];
   unprotected: UnprotectedPosition[];
+  /** Orders that could not be synced or cancelled this run (the step fails after the checks). */
+  errors: string[];
 }
 
 export interface VerifySummary {
@@ -67,7 +80,7 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
   const alert = (severity: 'WARNING' | 'CRITICAL', type: string, message: string, details?: Record<string, unknown>) =>
     deps.alerts.publish({ severity, type, message, runId: state.runId, tradingDate: state.tradingDate, at: nowIso(), ...(details ? { details } : {}) });
 
-  const artifact: VerificationArtifact = { synced: 0, fillsRecorded: 0, cancels: [], mismatches: [], unprotected: [] };
+  const artifact: VerificationArtifact = { synced: 0, fillsRecorded: 0, cancels: [], mismatches: [], unprotected: [], errors: [] };
 
   /** Reads one ledger order from the broker and applies it; follows new legs too. */
   const sync = async (record: LedgerOrder): Promise<LedgerOrder> => {
@@ -106,19 +119,38 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     (o) => isLedgerOpen(o.status) || (LATE_FILL_STATUSES.has(o.status) && o.brokerOrderId !== null && Date.parse(o.updatedAt) >= checkFrom),
   );
   open.sort((a, b) => Number(a.parentClientOrderId !== null) - Number(b.parentClientOrderId !== null));
+  // One order's failure (e.g. a network error) must not skip the checks below: errors are
+  // collected, reconciliation and protection still run, and the step fails at the end.
+  const errors: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (error) {
+      errors.push(`${what}: ${(error as Error).name}: ${(error as Error).message}`);
+    }
+  };
+
   const synced = new Map<string, LedgerOrder>();
-  for (const record of open) synced.set(record.clientOrderId, await sync(record));
+  for (const record of open) {
+    await attempt(`sync ${record.clientOrderId}`, async () => {
+      synced.set(record.clientOrderId, await sync(record));
+    });
+  }
 
   // 2. Cancel entries past their time in force; confirm each with the broker before recording.
   for (const record of synced.values()) {
     if (!isExpiredEntry(record, nowIso()) || !record.brokerOrderId) continue;
+    await attempt(`cancel ${record.clientOrderId}`, () => cancelAndConfirm(record, record.brokerOrderId!));
+  }
+
+  async function cancelAndConfirm(record: LedgerOrder, brokerOrderId: string): Promise<void> {
     try {
-      await deps.broker.cancelOrder(record.brokerOrderId);
+      await deps.broker.cancelOrder(brokerOrderId);
     } catch (error) {
       // 422: no longer cancelable (filled or closed meanwhile) — the read-back below tells which.
       if (!(error instanceof BrokerError) || error.status !== 422) throw error;
     }
-    const confirmed = await deps.broker.getOrder(record.brokerOrderId);
+    const confirmed = await deps.broker.getOrder(brokerOrderId);
     const cancelSync = await syncWithBroker(deps, record, confirmed, ctx());
     const after = cancelSync.record;
     if (cancelSync.fill) artifact.fillsRecorded += 1;
@@ -130,14 +162,16 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     }
     const outcome: CancelOutcome =
       confirmed.status === 'canceled'
-        ? confirmed.filledQty === '0'
+        ? dec(confirmed.filledQty).isZero()
           ? 'canceled'
           : 'partially_filled_then_canceled'
         : confirmed.status === 'filled'
           ? 'filled_before_cancel'
           : confirmed.status === 'pending_cancel'
             ? 'pending_cancel'
-            : 'already_closed';
+            : isOpenStatus(confirmed.status)
+              ? 'still_open'
+              : 'already_closed';
     artifact.cancels.push({ clientOrderId: after.clientOrderId, symbol: after.symbol, outcome, status: confirmed.status });
     if (outcome === 'filled_before_cancel' || outcome === 'partially_filled_then_canceled') {
       await alert(
@@ -171,7 +205,12 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     );
   }
 
+  artifact.errors = errors;
   await deps.artifacts.put(state.runId, ARTIFACTS.verification, artifact, deps.clock.now());
+  if (errors.length > 0) {
+    // Fail the step (the state machine then pages the owner) after every check above has run.
+    throw new Error(`cancel-verify could not sync or cancel ${errors.length} order(s): ${errors.join(' | ')}`);
+  }
   return {
     synced: artifact.synced,
     fillsRecorded: artifact.fillsRecorded,

@@ -12,12 +12,14 @@
  *      a transport error is followed by a lookup, never a blind retry;
  *   5. record the broker's order id, status and legs.
  *
- * The kill switch is read again right before each submission (failing closed): flipping it to
- * HALTED after the risk check, or while this step runs, stops every submission not yet sent.
+ * The kill switch and the trading-state latch are read again right before each submission
+ * (failing closed): flipping the switch after the risk check, or while this step runs, stops every
+ * submission not yet sent. An intent whose time in force has ended is closed, never sent.
  *
  * Artifact in: DECISIONS. Artifact out: ORDERS.
  */
 import { deriveClientOrderId } from '../core/client-order-id';
+import { effectiveTradingState } from '../core/kill-switch';
 import { intentRecord, type LedgerOrder } from '../core/ledger';
 import { createOrder, toSubmitRequest, type Order } from '../core/order';
 import { VersionConflictError } from '../adapters/dynamodb/order-ledger';
@@ -36,7 +38,8 @@ export type PlacementOutcome =
   | 'adopted' // the broker already had it (lookup or 422 duplicate): nothing new sent
   | 'rejected' // the broker refused it; recorded with the broker's message
   | 'unconfirmed' // transport failure and the lookup did not find it: left pending_submit, alerted
-  | 'blocked'; // kill switch not ARMED at submission time
+  | 'expired' // its time in force ended before it could be sent: closed in the ledger, not sent
+  | 'blocked'; // kill switch not ARMED (or a halt latched) at submission time
 
 export interface Placement {
   clientOrderId: string;
@@ -53,7 +56,7 @@ export interface OrdersArtifact {
 export async function ordersStep(state: PipelineState, deps: Deps): Promise<Record<PlacementOutcome, number>> {
   const decided = await deps.artifacts.get<DecisionsArtifact>(state.runId, ARTIFACTS.decisions);
   const allowed = decided.decisions.filter((d) => d.allowed && d.plan && d.plan.qty >= 1);
-  const counts: Record<PlacementOutcome, number> = { submitted: 0, already_placed: 0, adopted: 0, rejected: 0, unconfirmed: 0, blocked: 0 };
+  const counts: Record<PlacementOutcome, number> = { submitted: 0, already_placed: 0, adopted: 0, rejected: 0, unconfirmed: 0, expired: 0, blocked: 0 };
   const placements: Placement[] = [];
 
   const calendar = await loadCalendar(deps.calendar);
@@ -83,17 +86,30 @@ export async function ordersStep(state: PipelineState, deps: Deps): Promise<Reco
     }),
   );
 
+  let blockedBecause: string | undefined;
   for (const order of orders) {
-    // Read fresh before EACH submission: a switch flipped while this loop runs stops the rest.
-    const killSwitch = await readKillSwitch(deps.killSwitch);
+    // Read fresh before EACH submission (failing closed): a kill switch flipped, or a halt latched,
+    // after the risk check or while this loop runs stops every submission not yet sent.
+    const gate = effectiveTradingState(await readKillSwitch(deps.killSwitch), await deps.tradingState.getLatch());
     let placement: Placement;
-    if (killSwitch.state !== 'ARMED') {
-      placement = { clientOrderId: order.clientOrderId, symbol: order.symbol, outcome: 'blocked', detail: `KILL_SWITCH: ${killSwitch.reason} at submission` };
+    if (gate.state !== 'ACTIVE') {
+      blockedBecause = gate.cause;
+      placement = { clientOrderId: order.clientOrderId, symbol: order.symbol, outcome: 'blocked', detail: `${gate.cause} (checked at submission)` };
     } else {
       placement = await placeOrder(deps, order, state);
     }
     counts[placement.outcome] += 1;
     placements.push(placement);
+  }
+  if (blockedBecause) {
+    await deps.alerts.publish({
+      severity: 'WARNING',
+      type: 'ENTRIES_BLOCKED',
+      message: `${counts.blocked} allowed entries not submitted: trading stopped after the risk check (${blockedBecause})`,
+      runId: state.runId,
+      tradingDate: state.tradingDate,
+      at: deps.clock.now().toISOString(),
+    });
   }
 
   await deps.artifacts.put(state.runId, ARTIFACTS.orders, { placements } satisfies OrdersArtifact, deps.clock.now());
@@ -125,6 +141,12 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
       await syncWithBroker(deps, record, existing, ctx());
       return { ...base, outcome: 'adopted', detail: 'found at the broker by client_order_id' };
     }
+  }
+
+  // A stale intent (e.g. an execution redriven after the session) is closed, never sent.
+  if (order.expiresAt && Date.parse(now()) >= Date.parse(order.expiresAt)) {
+    await deps.ledger.update(record, { status: 'expired', statusReason: `time in force ended ${order.expiresAt} before submission`, updatedAt: now() });
+    return { ...base, outcome: 'expired', detail: `time in force ended ${order.expiresAt}` };
   }
 
   let accepted: BrokerOrder;

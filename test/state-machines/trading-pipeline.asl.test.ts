@@ -16,15 +16,15 @@ describe('state-machines/trading-pipeline.asl.json', () => {
       const state: { Next?: string; Default?: string } = definition.States[name] as never;
       name = state.Next ?? state.Default;
     }
-    expect(path).toEqual(['Fetch', 'IsTradingSession', 'Features', 'Predict', 'RiskCheck', 'PlaceOrders', 'WaitForSessionClose', 'CancelVerify']);
+    expect(path).toEqual(['Fetch', 'IsTradingSession', 'Features', 'Predict', 'RiskCheck', 'PlaceOrders', 'WaitForSessionClose', 'CancelVerify', 'AfterVerify', 'Done']);
   });
 
-  it('routes every Task failure to the alert before failing', async () => {
+  it('routes every step failure to an alert; a failed placement still reaches cancel-verify', async () => {
     const { definition } = await loadAsl(ASL_FILE);
-    for (const [name, state] of Object.entries(definition.States)) {
-      if (state.Type !== 'Task' || name === 'NotifyFailure') continue;
-      expect((state as { Catch?: Array<{ Next: string }> }).Catch?.[0]?.Next, name).toBe('NotifyFailure');
-    }
+    const catchOf = (name: string) => (definition.States[name] as { Catch?: Array<{ Next: string }> }).Catch?.[0]?.Next;
+    for (const name of ['Fetch', 'Features', 'Predict', 'RiskCheck', 'CancelVerify']) expect(catchOf(name), name).toBe('NotifyFailure');
+    expect(catchOf('PlaceOrders')).toBe('NotifyOrdersFailure');
+    expect(definition.States.NotifyOrdersFailure!.Next).toBe('WaitForSessionClose');
     expect(definition.States.NotifyFailure!.Next).toBe('ExecutionFailed');
   });
 
@@ -85,6 +85,29 @@ describe('executeLocally', () => {
     await expect(executeLocally(text, {}, { functions, integrations, clock }, { name: 'e', startTime: '2018-02-07T14:00:00Z' })).rejects.toThrow(/execution e failed/);
     expect(published).toHaveLength(1);
     expect(JSON.stringify(published[0])).toContain('model exploded');
+  });
+
+  it('a failed placement alerts, still runs cancel-verify after the close, then fails the execution', async () => {
+    const { text } = await loadAsl(ASL_FILE);
+    const clock = new SimClock(new Date('2018-02-07T14:00:00.000Z'));
+    const calls: Array<[string, string]> = [];
+    const published: unknown[] = [];
+    const functions = Object.fromEntries(
+      STEPS.map((s) => [
+        s,
+        async () => {
+          calls.push([s, clock.now().toISOString()]);
+          if (s === 'OrdersFunctionArn') throw new Error('broker unreachable');
+          return sessionState;
+        },
+      ]),
+    );
+    const integrations = { 'arn:aws:states:::sns:publish': async (p: unknown) => (published.push(p), { MessageId: 'm' }) };
+    await expect(executeLocally(text, {}, { functions, integrations, clock }, { name: 'e', startTime: '2018-02-07T14:00:00Z' })).rejects.toThrow(/execution e failed/);
+    expect(calls.map(([s]) => s)).toEqual(STEPS);
+    expect(calls[5]).toEqual(['CancelVerifyFunctionArn', '2018-02-07T21:15:00.000Z']);
+    expect(published).toHaveLength(1);
+    expect(JSON.stringify(published[0])).toMatch(/failed placing orders .*broker unreachable/);
   });
 
   it('refuses to run with a Task state that has no local binding', async () => {

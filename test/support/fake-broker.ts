@@ -12,7 +12,6 @@
  *
  * Not the paper broker: nothing here simulates a market. Fills happen only when a test says so.
  */
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { parseStrategyConfig, type StrategyConfig } from '../../lambdas/core/config';
 import type { Session } from '../../lambdas/core/calendar';
 import { dec } from '../../lambdas/core/money';
@@ -491,23 +490,6 @@ export const WINTER_WEEK: Session[] = ['2018-02-05', '2018-02-06', '2018-02-07',
 // Deps for handler tests
 // ---------------------------------------------------------------------------------------------
 
-/**
- * startTestDynamo, then waits until every table is ACTIVE. dynalite flips a new table from CREATING
- * to ACTIVE in a timer after CreateTable returns, and answers ResourceNotFoundException until then;
- * local/dynalite.ts does not wait for it, so a test can start before the last table is usable.
- */
-export async function startReadyDynamo(): Promise<TestDynamo> {
-  const dynamo = await startTestDynamo();
-  for (const table of Object.values(dynamo.tables)) {
-    for (let attempt = 0; ; attempt++) {
-      const out = await dynamo.db.send(new DescribeTableCommand({ TableName: table }));
-      if (out.Table?.TableStatus === 'ACTIVE') break;
-      if (attempt > 200) throw new Error(`table ${table} still ${out.Table?.TableStatus} after ${attempt} checks`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-  return dynamo;
-}
 
 export interface HandlerHarness {
   deps: Deps;
@@ -536,7 +518,7 @@ const unused = (what: string) =>
  * a fake kill switch (ARMED) and a hand-moved clock. Market data and secrets throw if touched.
  */
 export async function startHandlerHarness(options: { now: string; config?: unknown; sessions?: Session[] }): Promise<HandlerHarness> {
-  const dynamo = await startReadyDynamo();
+  const dynamo = await startTestDynamo();
   const config = parseStrategyConfig(options.config ?? {});
   const clock = new MutableClock(new Date(options.now));
   const broker = new FakeBroker(clock);

@@ -11,11 +11,11 @@ import { DynamoOrderLedger, VersionConflictError } from '../../../lambdas/adapte
 import { ARTIFACT_TTL_DAYS, DynamoRunArtifacts } from '../../../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../../../lambdas/adapters/dynamodb/trading-state';
 import type { TestDynamo } from '../../support/dynamo';
-import { startReadyDynamo } from '../../support/fake-broker';
+import { startTestDynamo } from '../../support/dynamo';
 
 let dynamo: TestDynamo;
 beforeEach(async () => {
-  dynamo = await startReadyDynamo();
+  dynamo = await startTestDynamo();
 });
 afterEach(async () => {
   await dynamo.stop();

@@ -161,6 +161,20 @@ describe('confirmed cancels', () => {
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'new' });
   });
 
+  test('one failed cancel does not skip reconciliation or the protection check: the step fails after them', async () => {
+    await place(AAPL);
+    h.broker.scriptCancel(entryId('AAPL'), { kind: 'error', error: networkError() });
+    h.broker.overridePosition('TSLA', '5'); // a position the ledger never saw
+    h.clock.set(AFTER_CLOSE1);
+
+    await expect(cancelVerifyStep(state('run-1'), h.deps)).rejects.toThrow(/could not sync or cancel 1 order\(s\): cancel .*AAPL.*fetch failed/);
+    expect((await h.tradingState.getLatch()).cause).toContain('TSLA ledger 0 vs broker 5');
+    expect(h.alerts.ofType('RECONCILIATION_MISMATCH')).toHaveLength(1);
+    expect(h.alerts.ofType('UNPROTECTED_POSITION')).toHaveLength(1);
+    const artifact = await h.artifacts.get<VerificationArtifact>('run-1', ARTIFACTS.verification);
+    expect(artifact.errors).toHaveLength(1);
+  });
+
   test('entries before their expiresAt are not cancelled', async () => {
     await place(AAPL);
     const { summary } = await verify(MIDDAY);

@@ -190,6 +190,18 @@ describe('placeOrder: ledger first, then the broker', () => {
     expect(await h.ledger.get(order.clientOrderId)).toMatchObject({ status: 'pending_submit' });
   });
 
+  test('an execution redriven after the time in force ended closes the intent as expired and sends nothing', async () => {
+    const order = orderFor(AAPL);
+    await h.ledger.putIntent(intentRecord(order, 'run-crashed', PRE_OPEN));
+    await putDecisions('run-2', [decision(AAPL), decision(MSFT)]);
+    h.clock.set('2018-02-07T21:30:00.000Z'); // after the close: both entries are stale
+
+    expect(await ordersStep(state('run-2'), h.deps)).toMatchObject({ expired: 2, submitted: 0 });
+    expect(h.broker.callsTo('submitOrder')).toHaveLength(0);
+    expect(await h.ledger.get(order.clientOrderId)).toMatchObject({ status: 'expired', statusReason: `time in force ended ${CLOSE} before submission` });
+    expect(await h.ledger.get(entryId('MSFT'))).toMatchObject({ status: 'expired' });
+  });
+
   test('crash after submit, before recording it: the next run adopts the broker order with zero submits', async () => {
     const order = orderFor(AAPL);
     await h.ledger.putIntent(intentRecord(order, 'run-crashed', PRE_OPEN));
@@ -317,6 +329,28 @@ describe('ordersStep: kill switch at submission time', () => {
     expect(counts).toMatchObject({ submitted: 1, blocked: 2 });
     expect(h.broker.submitted.map((r) => r.symbol)).toEqual(['AAPL']);
     expect((await placements('run-1')).map((p) => p.outcome)).toEqual(['submitted', 'blocked', 'blocked']);
+  });
+
+  test('a halt latched after the risk check (e.g. reconciliation) stops submissions even with the switch ARMED', async () => {
+    await putDecisions('run-1', [decision(AAPL)]);
+    await h.tradingState.setLatch({ state: 'HALTED', cause: 'RECONCILIATION_MISMATCH: AAPL ledger 10 vs broker 0', since: PRE_OPEN });
+
+    const counts = await ordersStep(state('run-1'), h.deps);
+
+    expect(counts).toMatchObject({ blocked: 1, submitted: 0 });
+    expect(h.broker.callsTo('submitOrder')).toHaveLength(0);
+    expect((await placements('run-1'))[0]!.detail).toMatch(/^RECONCILIATION_MISMATCH: AAPL ledger 10 vs broker 0/);
+  });
+
+  test('blocked entries raise one ENTRIES_BLOCKED alert naming the cause', async () => {
+    await putDecisions('run-1', [decision(AAPL), decision(MSFT)]);
+    h.killSwitch.failWith = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+
+    await ordersStep(state('run-1'), h.deps);
+
+    const alerts = h.alerts.ofType('ENTRIES_BLOCKED');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.message).toMatch(/^2 allowed entries not submitted: .*AccessDeniedException/);
   });
 
   test('the kill switch is read by the orders step itself, not taken from the DECISIONS artifact', async () => {
