@@ -439,33 +439,23 @@ export class TradingPipelineStack extends Stack {
   private createAlarms(): void {
     const action = new cwActions.SnsAction(this.alertTopic);
     const period = Duration.minutes(5);
-    const alarms = [
-      new cloudwatch.Alarm(this, 'ScheduleDlqAlarm', {
-        alarmDescription: 'A scheduled run could not start the state machine (event in the schedule DLQ).',
-        metric: this.scheduleDlq.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+    /** Fires when the metric is above zero in any 5-minute period; no data is not a breach. */
+    const alarmOnAny = (id: string, alarmDescription: string, metric: cloudwatch.IMetric) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric,
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Alarm(this, 'ExecutionsFailedAlarm', {
-        alarmDescription: 'A trading pipeline execution failed.',
-        metric: this.stateMachine.metricFailed({ period, statistic: cloudwatch.Stats.SUM }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Alarm(this, 'ExecutionsTimedOutAlarm', {
-        alarmDescription: 'A trading pipeline execution timed out.',
-        metric: this.stateMachine.metricTimedOut({ period, statistic: cloudwatch.Stats.SUM }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    ];
-    for (const alarm of alarms) alarm.addAlarmAction(action);
+      }).addAlarmAction(action);
+    alarmOnAny(
+      'ScheduleDlqAlarm',
+      'A scheduled run could not start the state machine (event in the schedule DLQ).',
+      this.scheduleDlq.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+    );
+    alarmOnAny('ExecutionsFailedAlarm', 'A trading pipeline execution failed.', this.stateMachine.metricFailed({ period, statistic: cloudwatch.Stats.SUM }));
+    alarmOnAny('ExecutionsTimedOutAlarm', 'A trading pipeline execution timed out.', this.stateMachine.metricTimedOut({ period, statistic: cloudwatch.Stats.SUM }));
   }
 
   /**

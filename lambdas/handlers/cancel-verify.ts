@@ -74,6 +74,11 @@ export interface VerifySummary {
   unprotected: number;
 }
 
+/**
+ * Runs the after-close verification (see module doc).
+ * @returns counts of synced orders, fills recorded, cancels, mismatches and unprotected positions.
+ * @throws Error naming every order that could not be synced or cancelled, after all checks ran.
+ */
 export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promise<VerifySummary> {
   const nowIso = () => deps.clock.now().toISOString();
   const ctx = () => ({ runId: state.runId, tradingDate: state.tradingDate, now: nowIso() });
@@ -221,5 +226,7 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
   };
 }
 
+/** The step as a middy Lambda handler running with the given deps (the local runner passes its own). */
 export const createHandler = (getDeps: () => Deps) => makeStepHandler('cancel-verify', PipelineStateSchema, cancelVerifyStep, getDeps);
+/** Lambda entry point: deps from the function's environment. */
 export const handler = createHandler(lambdaDeps());

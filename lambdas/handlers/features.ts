@@ -16,6 +16,11 @@ export interface FeaturesArtifact {
   skipped: Array<{ symbol: string; reason: string }>;
 }
 
+/**
+ * Computes features for every usable symbol of the run.
+ * @returns counts of symbols computed and skipped (a skipped symbol carries a FEATURE_ERROR reason).
+ * @throws Error when an artifact of the run is missing (steps out of order).
+ */
 export async function featuresStep(state: PipelineState, deps: Deps): Promise<{ symbols: number; skipped: number }> {
   const universe = await deps.artifacts.get<UniverseArtifact>(state.runId, ARTIFACTS.universe);
   const bars = await deps.artifacts.getMany<BarsArtifact>(state.runId, universe.usable.map(ARTIFACTS.bars));
@@ -33,5 +38,7 @@ export async function featuresStep(state: PipelineState, deps: Deps): Promise<{ 
   return { symbols: artifact.features.length, skipped: artifact.skipped.length };
 }
 
+/** The step as a middy Lambda handler running with the given deps (the local runner passes its own). */
 export const createHandler = (getDeps: () => Deps) => makeStepHandler('features', PipelineStateSchema, featuresStep, getDeps);
+/** Lambda entry point: deps from the function's environment. */
 export const handler = createHandler(lambdaDeps());

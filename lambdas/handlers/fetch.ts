@@ -49,6 +49,11 @@ export interface FetchSummary {
   quarantined: number;
 }
 
+/**
+ * Runs fetch for one execution.
+ * @returns the PipelineState for the later steps (session times in UTC, counts).
+ * @throws Error when the session date is outside the calendar (the execution fails and alerts).
+ */
 export async function fetchStep(input: FetchInput, deps: Deps): Promise<PipelineState & { fetch: FetchSummary }> {
   const { config } = deps;
   const calendar = await loadCalendar(deps.calendar);
@@ -154,5 +159,7 @@ export function fromColumns(artifact: BarsArtifact): Bar[] {
   }));
 }
 
+/** The step as a middy Lambda handler running with the given deps (the local runner passes its own). */
 export const createHandler = (getDeps: () => Deps) => makeStepHandler('fetch', FetchInputSchema, fetchStep, getDeps);
+/** Lambda entry point: deps from the function's environment. */
 export const handler = createHandler(lambdaDeps());

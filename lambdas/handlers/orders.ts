@@ -53,6 +53,11 @@ export interface OrdersArtifact {
   placements: Placement[];
 }
 
+/**
+ * Places every allowed entry of the run with the ledger-first protocol.
+ * @returns how many intents ended in each PlacementOutcome.
+ * @throws Error on ledger or lookup failures (the state machine alerts and still runs cancel-verify).
+ */
 export async function ordersStep(state: PipelineState, deps: Deps): Promise<Record<PlacementOutcome, number>> {
   const decided = await deps.artifacts.get<DecisionsArtifact>(state.runId, ARTIFACTS.decisions);
   const allowed = decided.decisions.filter((d) => d.allowed && d.plan && d.plan.qty >= 1);
@@ -214,5 +219,7 @@ function isDefinitiveRefusal(error: unknown): error is BrokerError {
   return error instanceof BrokerError && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
 }
 
+/** The step as a middy Lambda handler running with the given deps (the local runner passes its own). */
 export const createHandler = (getDeps: () => Deps) => makeStepHandler('orders', PipelineStateSchema, ordersStep, getDeps);
+/** Lambda entry point: deps from the function's environment. */
 export const handler = createHandler(lambdaDeps());

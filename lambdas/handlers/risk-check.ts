@@ -36,6 +36,11 @@ export interface RiskSummary {
   allowed: number;
 }
 
+/**
+ * Decides every candidate of the run (see module doc).
+ * @returns the kill switch, the effective trading state and decision counts.
+ * @throws Error when the broker cannot be read (the execution fails and alerts; nothing is placed).
+ */
 export async function riskCheckStep(state: PipelineState, deps: Deps): Promise<RiskSummary> {
   const now = deps.clock.now().toISOString();
   const alert = (severity: 'INFO' | 'HIGH', type: string, message: string) =>
@@ -109,5 +114,7 @@ export async function readSnapshot(broker: BrokerPort, asOf: string): Promise<Ac
   };
 }
 
+/** The step as a middy Lambda handler running with the given deps (the local runner passes its own). */
 export const createHandler = (getDeps: () => Deps) => makeStepHandler('risk-check', PipelineStateSchema, riskCheckStep, getDeps);
+/** Lambda entry point: deps from the function's environment. */
 export const handler = createHandler(lambdaDeps());

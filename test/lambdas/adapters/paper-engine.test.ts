@@ -21,7 +21,7 @@ import { BrokerError, type SubmitOrderRequest } from '../../../lambdas/ports';
 // Mon 2018-02-05 … Fri 2018-02-09, NYSE hours in EST (09:30–16:00 = 14:30Z–21:00Z).
 const DATES = ['2018-02-05', '2018-02-06', '2018-02-07', '2018-02-08', '2018-02-09'] as const;
 const session = (date: string): Session => ({ date, openUtc: `${date}T14:30:00Z`, closeUtc: `${date}T21:00:00Z` });
-const [MON, TUE, WED, THU, FRI] = DATES.map(session) as [Session, Session, Session, Session, Session];
+const [MON, TUE, WED] = DATES.map(session) as [Session, Session, Session];
 
 const bar = (date: string, open: number, high: number, low: number, close: number): Bar => ({ date, open, high, low, close, volume: 1_000_000 });
 

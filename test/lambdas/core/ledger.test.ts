@@ -9,24 +9,10 @@ import {
   type LedgerFill,
   type LedgerOrder,
 } from '../../../lambdas/core/ledger';
-import { createOrder } from '../../../lambdas/core/order';
+import { entryOrder } from '../../support/orders';
 import type { BrokerOrder, BrokerPosition } from '../../../lambdas/ports';
 
-const order = createOrder({
-  clientOrderId: 'momo1-20180207-AAPL-b-en',
-  strategyId: 'momo1',
-  tradingDate: '2018-02-07',
-  symbol: 'AAPL',
-  side: 'buy',
-  type: 'limit',
-  timeInForce: 'gtc',
-  orderClass: 'oto',
-  purpose: 'entry',
-  qty: '10',
-  limitPrice: '160.33',
-  stopLossPrice: '152.1',
-  expiresAt: '2018-02-07T21:00:00.000Z',
-});
+const order = entryOrder({ limitPrice: '160.33', stopLossPrice: '152.1' });
 const record: LedgerOrder = { ...intentRecord(order, 'run-1', '2018-02-07T14:00:00.000Z'), brokerOrderId: 'b-1', status: 'new' };
 
 const broker = (over: Partial<BrokerOrder>): BrokerOrder => ({

@@ -4,10 +4,11 @@
  * Orders get into the ledger the way production puts them there: through ordersStep.
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { entryOrder } from '../../support/orders';
 import { deriveClientOrderId } from '../../../lambdas/core/client-order-id';
 import { INITIAL_TRADING_STATE } from '../../../lambdas/core/kill-switch';
 import { intentRecord } from '../../../lambdas/core/ledger';
-import { createOrder, toSubmitRequest } from '../../../lambdas/core/order';
+import { toSubmitRequest } from '../../../lambdas/core/order';
 import { cancelVerifyStep, LATE_FILL_LOOKBACK_MS, type VerificationArtifact } from '../../../lambdas/handlers/cancel-verify';
 import { ordersStep } from '../../../lambdas/handlers/orders';
 import { ARTIFACTS, type PipelineState } from '../../../lambdas/handlers/shared/pipeline-state';
@@ -338,21 +339,7 @@ describe('stop-loss protection', () => {
 
 describe('intents that never reached the broker', () => {
   const intentFor = (e: PlannedEntry) =>
-    createOrder({
-      clientOrderId: entryId(e.symbol),
-      strategyId: h.config.strategyId,
-      tradingDate: DAY1,
-      symbol: e.symbol,
-      side: 'buy',
-      type: 'limit',
-      timeInForce: 'gtc',
-      orderClass: 'oto',
-      purpose: 'entry',
-      qty: String(e.qty),
-      limitPrice: e.limitPrice,
-      stopLossPrice: e.stopLossPrice,
-      expiresAt: CLOSE1,
-    });
+    entryOrder({ symbol: e.symbol, strategyId: h.config.strategyId, tradingDate: DAY1, qty: e.qty, limitPrice: e.limitPrice, stopLossPrice: e.stopLossPrice, expiresAt: CLOSE1 });
 
   test('a pending_submit intent not at the broker and past expiresAt is closed as expired', async () => {
     await h.ledger.putIntent(intentRecord(intentFor(AAPL), 'run-crashed', PRE_OPEN));

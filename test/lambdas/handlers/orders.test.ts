@@ -3,9 +3,10 @@
  * with a scriptable fake broker. Every test is named after the failure it prevents.
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { entryOrder } from '../../support/orders';
 import { deriveClientOrderId, MAX_CLIENT_ORDER_ID_LENGTH } from '../../../lambdas/core/client-order-id';
 import { intentRecord } from '../../../lambdas/core/ledger';
-import { createOrder, toSubmitRequest } from '../../../lambdas/core/order';
+import { toSubmitRequest } from '../../../lambdas/core/order';
 import { dec } from '../../../lambdas/core/money';
 import type { RiskDecision } from '../../../lambdas/core/risk';
 import { BrokerError } from '../../../lambdas/ports';
@@ -58,21 +59,7 @@ const entryId = (symbol: string, strategyId = h.config.strategyId) =>
 
 /** The Order ordersStep builds for an entry (same id, prices, expiry). */
 function orderFor(e: Entry) {
-  return createOrder({
-    clientOrderId: entryId(e.symbol),
-    strategyId: h.config.strategyId,
-    tradingDate: TRADING_DATE,
-    symbol: e.symbol,
-    side: 'buy',
-    type: 'limit',
-    timeInForce: 'gtc',
-    orderClass: 'oto',
-    purpose: 'entry',
-    qty: String(e.qty),
-    limitPrice: e.limitPrice,
-    stopLossPrice: e.stopLossPrice,
-    expiresAt: CLOSE,
-  });
+  return entryOrder({ symbol: e.symbol, strategyId: h.config.strategyId, tradingDate: TRADING_DATE, qty: e.qty, limitPrice: e.limitPrice, stopLossPrice: e.stopLossPrice, expiresAt: CLOSE });
 }
 
 async function placements(runId: string) {

@@ -4,8 +4,9 @@
  */
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { entryOrder } from '../../support/orders';
 import { intentRecord, type LedgerOrder } from '../../../lambdas/core/ledger';
-import { createOrder, toSubmitRequest } from '../../../lambdas/core/order';
+import { toSubmitRequest } from '../../../lambdas/core/order';
 import type { KillSwitchPort } from '../../../lambdas/ports';
 import { readKillSwitch } from '../../../lambdas/handlers/shared/kill-switch';
 import { InputValidationError, makeStepHandler } from '../../../lambdas/handlers/shared/middleware';
@@ -126,21 +127,7 @@ describe('syncWithBroker under concurrency', () => {
   const ctx = (runId: string) => ({ runId, tradingDate: '2018-02-07', now: '2018-02-07T21:15:00.000Z' });
 
   async function filledOrder(): Promise<{ record: LedgerOrder }> {
-    const order = createOrder({
-      clientOrderId: 'momo1-20180207-AAPL-b-en',
-      strategyId: 'momo1',
-      tradingDate: '2018-02-07',
-      symbol: 'AAPL',
-      side: 'buy',
-      type: 'limit',
-      timeInForce: 'gtc',
-      orderClass: 'oto',
-      purpose: 'entry',
-      qty: '10',
-      limitPrice: '160.50',
-      stopLossPrice: '152.10',
-      expiresAt: '2018-02-07T21:00:00.000Z',
-    });
+    const order = entryOrder();
     const record = intentRecord(order, 'run-0', '2018-02-07T14:00:00.000Z');
     await h.ledger.putIntent(record);
     h.broker.seed(toSubmitRequest(order));
