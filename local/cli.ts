@@ -99,7 +99,12 @@ async function main(argv: string[]): Promise<number> {
   const dataDir = resolve(args['data-dir'] ?? DEFAULT_DATA_DIR);
   if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) throw new UsageError(`--data-dir ${dataDir} is not a readable directory`);
   const stateDir = resolve(args['state-dir'] ?? '.local/state');
-  const config = parseStrategyConfig({});
+  let config;
+  try {
+    config = parseStrategyConfig(process.env.STRATEGY_CONFIG ? JSON.parse(process.env.STRATEGY_CONFIG) : {});
+  } catch (error) {
+    throw new UsageError(`STRATEGY_CONFIG: ${(error as Error).message}`);
+  }
   const marketData = new CsvMarketData({ dataDir });
   let available: string[];
   try {
@@ -168,6 +173,7 @@ async function main(argv: string[]): Promise<number> {
       config,
       initialCash: process.env.PAPER_INITIAL_CASH ?? DEFAULT_INITIAL_CASH,
       print,
+      traceSteps: !isRange,
       onSession: (r) => print(isRange ? report.formatSessionLine(r) : report.formatSessionReport(r)),
     });
   } catch (error) {

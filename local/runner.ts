@@ -55,6 +55,8 @@ export interface LocalRunOptions {
   initialCash: string;
   /** Called after each session with its report. */
   onSession?: (report: SessionReport) => void;
+  /** Print one line per state-machine step as it finishes (single-session runs). */
+  traceSteps?: boolean;
   print: (line: string) => void;
 }
 
@@ -112,13 +114,21 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
 
     const { text: aslText } = await loadAsl(options.aslFile);
     const getDeps = () => deps;
+    const trace = (name: string, task: LocalTask): LocalTask =>
+      options.traceSteps
+        ? async (input) => {
+            const output = await task(input);
+            options.print(`  step ${name.padEnd(13)} ${clock.now().toISOString()}  ${describeStepOutput(name, output)}`);
+            return output;
+          }
+        : task;
     const functions: Record<string, LocalTask> = {
-      FetchFunctionArn: invoke('fetch', fetch.createHandler(getDeps)),
-      FeaturesFunctionArn: invoke('features', features.createHandler(getDeps)),
-      PredictFunctionArn: invoke('predict', predict.createHandler(getDeps)),
-      RiskCheckFunctionArn: invoke('risk-check', riskCheck.createHandler(getDeps)),
-      OrdersFunctionArn: invoke('orders', orders.createHandler(getDeps)),
-      CancelVerifyFunctionArn: invoke('cancel-verify', cancelVerify.createHandler(getDeps)),
+      FetchFunctionArn: trace('fetch', invoke('fetch', fetch.createHandler(getDeps))),
+      FeaturesFunctionArn: trace('features', invoke('features', features.createHandler(getDeps))),
+      PredictFunctionArn: trace('predict', invoke('predict', predict.createHandler(getDeps))),
+      RiskCheckFunctionArn: trace('risk-check', invoke('risk-check', riskCheck.createHandler(getDeps))),
+      OrdersFunctionArn: trace('orders', invoke('orders', orders.createHandler(getDeps))),
+      CancelVerifyFunctionArn: trace('cancel-verify', invoke('cancel-verify', cancelVerify.createHandler(getDeps))),
     };
 
     const days: SessionReport[] = [];
@@ -158,6 +168,15 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
   } finally {
     await dynamo.stop();
   }
+}
+
+/** One line for a step's output: its summary fields as key=value (fetch returns the whole state). */
+function describeStepOutput(name: string, output: unknown): string {
+  const summary = (name === 'fetch' ? (output as { fetch?: unknown }).fetch : output) as Record<string, unknown> | undefined;
+  if (!summary || typeof summary !== 'object') return '';
+  return Object.entries(summary)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ');
 }
 
 /** Adapts a middy Lambda handler to a local Task binding, with a minimal Lambda context. */
