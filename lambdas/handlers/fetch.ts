@@ -111,7 +111,8 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
   const tradableQuarantined = quarantined.filter((q) => q.symbol !== config.benchmark);
   if (quarantined.length > 0) {
     await deps.alerts.publish({
-      severity: 'WARNING',
+      // Only the benchmark out is informational: nothing tradable was lost.
+      severity: tradableQuarantined.length > 0 ? 'WARNING' : 'INFO',
       type: 'DATA_QUARANTINE',
       message: `${tradableQuarantined.length} of ${universe.length} tradable symbols quarantined${quarantined.length > tradableQuarantined.length ? ` (and benchmark ${config.benchmark})` : ''}: ${quarantined.map((q) => `${q.symbol} (${q.reason})`).join('; ')}`,
       runId: input.runId,

@@ -20,12 +20,12 @@ interface CliResult {
   stderr: string;
 }
 
-function cli(args: string[]): CliResult {
+function cli(args: string[], env: Record<string, string> = {}): CliResult {
   const result = spawnSync(TSX, ['local/cli.ts', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 180_000,
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -207,6 +207,38 @@ describe('npm start --from/--to: one execution per session on one account', { ti
     // Entries once placed are never placed again on later days.
     const ids = range.days.flatMap((d) => d.orders.filter((o) => o.submittedThisRun).map((o) => o.clientOrderId));
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('npm start: unfilled entries are cancelled after the close, confirmed with the broker', { timeout: 240_000 }, () => {
+  it('cancels entries that did not fill in their session, with their stop legs, and keeps every position protected', () => {
+    const stateDir = tempDir('cancels');
+    const reportFile = join(stateDir, 'range.json');
+    // Limit at the last close (no 50 bps allowance): some sessions open higher and never come back.
+    const result = cli(['--state-dir', stateDir, '--from', '2018-01-02', '--to', '2018-01-05', '--report', reportFile], {
+      STRATEGY_CONFIG: JSON.stringify({ entryLimitBps: 0 }),
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const range = JSON.parse(readFileSync(reportFile, 'utf8')) as RangeReport;
+    const cancels = range.days.flatMap((d) => d.reconciliation.cancels);
+    expect(cancels.length).toBeGreaterThan(0);
+    for (const day of range.days) {
+      for (const c of day.reconciliation.cancels) {
+        expect(c.outcome).toBe('canceled');
+        expect(day.orders.find((o) => o.clientOrderId === c.clientOrderId)?.status).toBe('canceled');
+        expect(day.positions.some((p) => p.symbol === c.symbol && day.fills.some((f) => f.clientOrderId === c.clientOrderId))).toBe(false);
+      }
+      expect(day.reconciliation.matched).toBe(true);
+      expect(day.reconciliation.unprotected).toEqual([]);
+    }
+    // At the broker, a cancelled entry's stop-loss leg is cancelled with it (never left working).
+    const account = JSON.parse(readFileSync(join(stateDir, 'paper-account.json'), 'utf8')) as {
+      state: { orders: Array<{ id: string; clientOrderId: string; parentId: string | null; status: string }> };
+    };
+    const canceledIds = new Set(account.state.orders.filter((o) => cancels.some((c) => c.clientOrderId === o.clientOrderId)).map((o) => o.id));
+    const legs = account.state.orders.filter((o) => o.parentId !== null && canceledIds.has(o.parentId));
+    expect(legs.length).toBe(canceledIds.size);
+    expect(legs.every((l) => l.status === 'canceled')).toBe(true);
   });
 });
 
