@@ -5,13 +5,14 @@
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { INITIAL_TRADING_STATE } from '../../../lambdas/core/kill-switch';
-import type { LedgerFill, LedgerOrder } from '../../../lambdas/core/ledger';
+import { intentRecord, type LedgerFill, type LedgerOrder } from '../../../lambdas/core/ledger';
 import type { AccountSnapshot } from '../../../lambdas/core/risk';
 import { DynamoOrderLedger, VersionConflictError } from '../../../lambdas/adapters/dynamodb/order-ledger';
 import { ARTIFACT_TTL_DAYS, DynamoRunArtifacts } from '../../../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../../../lambdas/adapters/dynamodb/trading-state';
 import type { TestDynamo } from '../../support/dynamo';
 import { startTestDynamo } from '../../support/dynamo';
+import { entryOrder } from '../../support/orders';
 
 let dynamo: TestDynamo;
 beforeEach(async () => {
@@ -23,35 +24,9 @@ afterEach(async () => {
 
 const NOW = '2018-02-07T14:00:00.000Z';
 
+/** A pending_submit AAPL entry exactly as the orders step writes it, with overrides. */
 function order(overrides: Partial<LedgerOrder> = {}): LedgerOrder {
-  return {
-    clientOrderId: 'momo1-20180207-AAPL-b-en',
-    strategyId: 'momo1',
-    tradingDate: '2018-02-07',
-    symbol: 'AAPL',
-    side: 'buy',
-    type: 'limit',
-    timeInForce: 'gtc',
-    orderClass: 'oto',
-    purpose: 'entry',
-    qty: '10',
-    limitPrice: '160.50',
-    stopPrice: null,
-    stopLossPrice: '150.25',
-    parentClientOrderId: null,
-    brokerOrderId: null,
-    status: 'pending_submit',
-    statusReason: null,
-    filledQty: '0',
-    filledAvgPrice: null,
-    expiresAt: '2018-02-07T21:00:00.000Z',
-    createdByRunId: 'run-1',
-    submittedByRunId: null,
-    createdAt: NOW,
-    updatedAt: NOW,
-    version: 1,
-    ...overrides,
-  };
+  return { ...intentRecord(entryOrder({ stopLossPrice: '150.25' }), 'run-1', NOW), ...overrides };
 }
 
 function fill(overrides: Partial<LedgerFill> = {}): LedgerFill {
