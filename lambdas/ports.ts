@@ -117,6 +117,8 @@ export interface SubmitOrderRequest {
   limitPrice?: string;
   stopPrice?: string;
   stopLoss?: { stopPrice: string };
+  /** Take-profit leg of a bracket order (limit, USD per share). */
+  takeProfit?: { limitPrice: string };
 }
 
 /** A broker's view of one order (Alpaca Order object, camelCased). Decimal strings as above. */
@@ -142,6 +144,27 @@ export interface BrokerOrder {
   expiredAt: string | null;
   /** Child orders (stop-loss leg of an OTO/bracket). */
   legs: BrokerOrder[];
+}
+
+/**
+ * One execution (fill or partial fill) as the broker reports it — Alpaca's FILL account activity.
+ * Decimal strings: qty in shares, price in USD per share.
+ */
+export interface BrokerExecution {
+  /** The broker's execution id (Alpaca activity id); unique per execution. */
+  id: string;
+  /** Broker order id the execution belongs to. */
+  orderId: string;
+  symbol: string;
+  side: OrderSide;
+  /** Shares in this execution, > 0. */
+  qty: string;
+  /** USD per share of this execution. */
+  price: string;
+  /** The order's cumulative filled qty after this execution. */
+  cumQty: string;
+  /** ISO-8601 UTC. */
+  transactionTime: string;
 }
 
 /** Broker account summary: cash and equity (NAV) in USD. */
@@ -178,7 +201,22 @@ export class BrokerError extends Error {
   }
 }
 
-/** Trading API: Alpaca REST (later) and the paper broker. */
+/**
+ * The request may or may not have reached the broker: a timeout, a dropped connection or a lost
+ * response. Never a reason to resend an order blindly — look it up by client_order_id first.
+ */
+export class BrokerTransportError extends Error {
+  constructor(
+    readonly kind: 'timeout' | 'network',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'BrokerTransportError';
+  }
+}
+
+/** Trading API: Alpaca REST (adapters/broker/alpaca) and the paper broker (adapters/broker/paper). */
 export interface BrokerPort {
   getAccount(): Promise<BrokerAccount>;
   listPositions(): Promise<BrokerPosition[]>;
@@ -200,4 +238,9 @@ export interface BrokerPort {
    * @throws BrokerError 422 when the order is no longer cancelable (e.g. already filled), 404 when unknown.
    */
   cancelOrder(brokerOrderId: string): Promise<void>;
+  /**
+   * Executions (fills) at or after `after` (ISO-8601 UTC; all when omitted), oldest first. The same
+   * execution may be reported again (a replayed event); callers must be idempotent per `id`.
+   */
+  listExecutions(filter: { after?: string }): Promise<BrokerExecution[]>;
 }

@@ -26,6 +26,7 @@ import {
   type Alert,
   type AlertPort,
   type BrokerAccount,
+  type BrokerExecution,
   type BrokerOrder,
   type BrokerPort,
   type BrokerPosition,
@@ -100,6 +101,8 @@ export class FakeBroker implements BrokerPort {
   private readonly cancelScripts = new Map<string, CancelScript>();
   private readonly failures = new Map<BrokerMethod, Error[]>();
   private readonly hidden = new Set<string>();
+  /** Every execution, oldest first (what listExecutions reports). */
+  readonly executions: BrokerExecution[] = [];
   private seq = 0;
   private readonly prefix: string;
 
@@ -298,6 +301,12 @@ export class FakeBroker implements BrokerPort {
     }
   }
 
+  async listExecutions(filter: { after?: string }): Promise<BrokerExecution[]> {
+    this.record('listExecutions', [filter]);
+    const after = filter.after === undefined ? -Infinity : Date.parse(filter.after);
+    return this.executions.filter((e) => Date.parse(e.transactionTime) >= after).map((e) => ({ ...e }));
+  }
+
   // ----- internals -------------------------------------------------------------------------
 
   private record(method: BrokerMethod, args: unknown[]): void {
@@ -385,6 +394,16 @@ export class FakeBroker implements BrokerPort {
     o.filledAvgPrice = ((before * prevAvg + add * Number(price)) / after).toFixed(4).replace(/\.?0+$/, '');
     o.filledAt = this.now();
     o.status = after === total ? 'filled' : 'partially_filled';
+    this.executions.push({
+      id: `${this.prefix}-exe-${String(this.executions.length + 1).padStart(4, '0')}`,
+      orderId: o.id,
+      symbol: o.symbol,
+      side: o.side,
+      qty: String(add),
+      price,
+      cumQty: String(after),
+      transactionTime: o.filledAt,
+    });
     const pos = this.positions.get(o.symbol) ?? { qty: 0, cost: 0 };
     const signed = o.side === 'buy' ? add : -add;
     pos.cost += o.side === 'buy' ? add * Number(price) : pos.qty !== 0 ? (pos.cost / pos.qty) * signed : 0;

@@ -24,6 +24,7 @@ import { isOpenStatus, type AlpacaOrderStatus } from '../../../core/order-status
 import {
   BrokerError,
   type BrokerAccount,
+  type BrokerExecution,
   type BrokerOrder,
   type BrokerPosition,
   type OrderClass,
@@ -87,6 +88,8 @@ export interface PaperExecution {
   price: string;
   at: string;
   session: string;
+  /** The order's filled qty after this execution (absent in accounts saved before it existed). */
+  cumQty?: string;
 }
 
 export interface PaperState {
@@ -350,6 +353,22 @@ export function toBrokerOrder(state: PaperState, order: PaperOrder): BrokerOrder
   };
 }
 
+/**
+ * Executions at or after `after` (ISO-8601 UTC; all when undefined), oldest first, in the broker
+ * port's shape. `cumQty` is recomputed per order for executions saved without it.
+ */
+export function executionsOf(state: PaperState, after: string | undefined): BrokerExecution[] {
+  const cumulative = new Map<string, Dec>();
+  const out: BrokerExecution[] = [];
+  for (const e of state.executions) {
+    const cum = e.cumQty ? dec(e.cumQty) : (cumulative.get(e.orderId) ?? new Dec(0)).plus(dec(e.qty));
+    cumulative.set(e.orderId, cum);
+    if (after !== undefined && Date.parse(e.at) < Date.parse(after)) continue;
+    out.push({ id: e.id, orderId: e.orderId, symbol: e.symbol, side: e.side, qty: e.qty, price: e.price, cumQty: cum.toString(), transactionTime: e.at });
+  }
+  return out;
+}
+
 /** Cash, equity (cash + positions at last price) and buying power (cash − open buy reservations), USD. */
 export function accountOf(state: PaperState): BrokerAccount {
   let equity = dec(state.cash);
@@ -507,6 +526,7 @@ function applyFill(state: PaperState, order: PaperOrder, price: Dec, at: string,
     price: price.toString(),
     at,
     session: session.date,
+    cumQty: filledAfter.toString(),
   });
   return true;
 }

@@ -14,6 +14,7 @@ import { validateBarRows, barOn, type Bar, type ValidatedBars } from '../../../c
 import { newYorkDate, TradingCalendar, type Session } from '../../../core/calendar';
 import type {
   BrokerAccount,
+  BrokerExecution,
   BrokerOrder,
   BrokerPort,
   BrokerPosition,
@@ -27,6 +28,7 @@ import { isOpenStatus } from '../../../core/order-status';
 import {
   accountOf,
   cancelOrder,
+  executionsOf,
   newPaperState,
   positionsOf,
   processSession,
@@ -130,6 +132,10 @@ export class PaperBroker implements BrokerPort {
       state: cancelOrder(state, brokerOrderId, this.options.clock.now().toISOString()),
       result: undefined,
     }));
+  }
+
+  async listExecutions(filter: { after?: string }): Promise<BrokerExecution[]> {
+    return this.read((state) => executionsOf(state, filter.after));
   }
 
   // -------------------------------------------------------------------------------------------
