@@ -7,6 +7,8 @@
  * (prices keep up to 4 decimals, the sub-dollar tick); quantities in shares.
  */
 import { effectiveTradingState } from '../lambdas/core/kill-switch';
+import { describeDiscrepancy, type Discrepancy } from '../lambdas/core/ledger';
+import type { StaleCancel } from '../lambdas/handlers/shared/reconcile';
 import { dec, formatPct, formatUsd, toReportNumber } from '../lambdas/core/money';
 import type { VerificationArtifact } from '../lambdas/handlers/cancel-verify';
 import type { DecisionsArtifact } from '../lambdas/handlers/risk-check';
@@ -61,9 +63,10 @@ export interface SessionReport {
   /** What cancel-verify found after the close: ledger vs broker positions, protection, cancels. */
   reconciliation: {
     matched: boolean;
-    mismatches: Array<{ symbol: string; ledgerQty: string; brokerQty: string }>;
+    /** Discrepancies found after the close: local_only, broker_only, quantity_mismatch, unknown_open_order. */
+    mismatches: Discrepancy[];
     unprotected: Array<{ symbol: string; qty: string; protectedQty: string }>;
-    cancels: Array<{ clientOrderId: string; symbol: string; outcome: string; status: string }>;
+    cancels: StaleCancel[];
   };
 }
 
@@ -232,7 +235,7 @@ export function formatSessionReport(r: SessionReport): string {
   }
   lines.push(`Cash ${formatUsd(r.cash)} USD   Equity ${formatUsd(r.equity)} USD`);
   lines.push(
-    `Reconciliation after the close: ${r.reconciliation.matched ? 'ledger and broker agree' : `MISMATCH ${r.reconciliation.mismatches.map((m) => `${m.symbol} ledger ${m.ledgerQty} vs broker ${m.brokerQty}`).join('; ')}`}` +
+    `Reconciliation after the close: ${r.reconciliation.matched ? 'ledger and broker agree' : `MISMATCH ${r.reconciliation.mismatches.map(describeDiscrepancy).join('; ')}`}` +
       `; ${r.reconciliation.cancels.length} stale entries cancelled; ${r.reconciliation.unprotected.length} unprotected positions`,
   );
   lines.push(`Alerts: ${r.alerts.length}`);

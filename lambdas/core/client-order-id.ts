@@ -12,16 +12,23 @@
  */
 import type { OrderSide } from '../ports';
 
-/** Why an order exists. Stored explicitly on every ledger order, never inferred. */
-export const ORDER_PURPOSES = ['entry', 'stop_loss', 'take_profit', 'exit', 'flatten'] as const;
+/**
+ * Why an order exists. Stored explicitly on every ledger order, never inferred from its state.
+ * `entry` opens risk; the exit kinds close it: `stop_loss` and `take_profit` (legs of an OTO or
+ * bracket entry), `flatten` (the kill switch's close-everything) and `rebalance` (a strategy exit).
+ */
+export const ORDER_PURPOSES = ['entry', 'stop_loss', 'take_profit', 'flatten', 'rebalance'] as const;
+/** The exit kinds: every purpose except `entry`. */
+export const EXIT_KINDS = ['stop_loss', 'take_profit', 'flatten', 'rebalance'] as const;
+export type ExitKind = (typeof EXIT_KINDS)[number];
 export type OrderPurpose = (typeof ORDER_PURPOSES)[number];
 
 const PURPOSE_CODE: Record<OrderPurpose, string> = {
   entry: 'en',
   stop_loss: 'sl',
   take_profit: 'tp',
-  exit: 'ex',
   flatten: 'fl',
+  rebalance: 'rb',
 };
 
 /** Alpaca's maximum client_order_id length. */

@@ -40,6 +40,13 @@ export const StrategyConfigSchema = z
     maxPositionFraction: fraction(1).default(0.1),
     /** Cash kept free as a fraction of equity; entries may not dip into it. Default 3% (issue #4 spec). */
     cashBufferFraction: z.number().min(0).lt(1).default(0.03),
+    /** Allow fractional share quantities (Alpaca: simple `day` orders only). Off by default. */
+    fractionalShares: z.boolean().default(false),
+    /**
+     * Trading state latched when reconciliation finds the ledger and the broker disagree:
+     * HALTED (default, no new entries) or REDUCING (exits only). Either way a CRITICAL alert goes out.
+     */
+    reconciliationMismatchState: z.enum(['HALTED', 'REDUCING']).default('HALTED'),
   })
   .strict();
 

@@ -60,7 +60,8 @@ export function interpretKillSwitch(read: KillSwitchRead): KillSwitchStatus {
 
 /** The pipeline's persisted latch. ACTIVE unless something (reconciliation) halted it. */
 export interface PersistedTradingState {
-  state: 'ACTIVE' | 'HALTED';
+  /** HALTED blocks every new entry; REDUCING blocks anything that adds exposure; both latch until re-armed. */
+  state: 'ACTIVE' | 'REDUCING' | 'HALTED';
   /** Stable code + detail, e.g. "RECONCILIATION_MISMATCH: AAPL ledger 10 vs broker 0". */
   cause: string;
   /** ISO-8601 UTC of the last change. */
@@ -92,6 +93,7 @@ export function effectiveTradingState(
 ): EffectiveTradingState {
   if (killSwitch.state === 'HALTED') return { state: 'HALTED', cause: `KILL_SWITCH: ${killSwitch.reason}` };
   if (latch.state === 'HALTED') return { state: 'HALTED', cause: latch.cause };
+  if (latch.state === 'REDUCING') return { state: 'REDUCING', cause: latch.cause };
   if (killSwitch.state === 'REDUCE_ONLY') return { state: 'REDUCING', cause: `KILL_SWITCH: ${killSwitch.reason}` };
   return { state: 'ACTIVE', cause: 'KILL_SWITCH: kill switch is ARMED' };
 }
@@ -107,7 +109,7 @@ export function clearHaltIfRearmed(
   killSwitch: KillSwitchStatus,
   now: string,
 ): PersistedTradingState {
-  if (latch.state !== 'HALTED') return latch;
+  if (latch.state === 'ACTIVE') return latch;
   if (killSwitch.state !== 'ARMED' || killSwitch.failedClosed || !killSwitch.lastModified) return latch;
   if (Date.parse(killSwitch.lastModified) <= Date.parse(latch.since)) return latch;
   return {

@@ -4,18 +4,19 @@
  *
  * Pure. Persistence lives in adapters/dynamodb/order-ledger.ts.
  */
-import type { BrokerOrder, BrokerPosition, OrderClass, OrderSide, OrderType, TimeInForce } from '../ports';
+import type { BrokerExecution, BrokerOrder, BrokerPosition, OrderClass, OrderSide, OrderType, TimeInForce } from '../ports';
 import { newYorkDate } from './calendar';
 import type { OrderPurpose } from './client-order-id';
 import { Dec, dec } from './money';
 import type { Order } from './order';
-import { isOpenStatus, TERMINAL_STATUSES, type AlpacaOrderStatus } from './order-status';
+import { judgeTransition, type LifecycleStatus } from './order-lifecycle';
+import { isOpenStatus, type AlpacaOrderStatus } from './order-status';
 
 /**
  * Ledger status: Alpaca's statuses plus `pending_submit`, the state of an intent written to the
- * ledger whose broker submission is not yet confirmed.
+ * ledger whose broker submission is not yet confirmed (see order-lifecycle.ts for the states).
  */
-export type LedgerStatus = AlpacaOrderStatus | 'pending_submit';
+export type LedgerStatus = LifecycleStatus;
 
 /** One order in the ledger. Decimal strings: qty in shares, prices in USD per share. */
 export interface LedgerOrder {
@@ -35,6 +36,8 @@ export interface LedgerOrder {
   stopPrice: string | null;
   /** Stop-loss leg trigger requested with an OTO/bracket parent. */
   stopLossPrice: string | null;
+  /** Take-profit leg limit requested with a bracket parent (absent on records written before brackets). */
+  takeProfitPrice?: string | null;
   /** client_order_id of the parent, for legs. */
   parentClientOrderId: string | null;
   brokerOrderId: string | null;
@@ -55,10 +58,17 @@ export interface LedgerOrder {
   version: number;
 }
 
-/** One fill increment, recorded once (keyed by order and cumulative filled qty). */
+/**
+ * One fill increment, recorded once. Keyed by (clientOrderId, cumulativeQty): an order's filled qty
+ * only grows, so each increment has exactly one key whether it was learned from a broker execution
+ * or from the order's filled qty, and a replayed execution (same id, same cumulative qty) writes
+ * nothing.
+ */
 export interface LedgerFill {
   clientOrderId: string;
   brokerOrderId: string;
+  /** The broker's execution id, or null when the fill was derived from the order's filled qty before its execution was visible. */
+  executionId: string | null;
   symbol: string;
   side: OrderSide;
   purpose: OrderPurpose;
@@ -92,6 +102,7 @@ export function intentRecord(order: Order, runId: string, now: string): LedgerOr
     limitPrice: order.limitPrice ?? null,
     stopPrice: order.stopPrice ?? null,
     stopLossPrice: order.stopLossPrice ?? null,
+    takeProfitPrice: order.takeProfitPrice ?? null,
     parentClientOrderId: null,
     brokerOrderId: null,
     status: 'pending_submit',
@@ -121,6 +132,8 @@ export function legRecords(parent: LedgerOrder, broker: BrokerOrder, runId: stri
     type: leg.type,
     timeInForce: leg.timeInForce,
     orderClass: leg.orderClass,
+    // The exit kind is stored when the leg is first seen and never re-derived: a stop leg is the
+    // stop-loss, a limit leg the take-profit.
     purpose: leg.type === 'stop' || leg.type === 'stop_limit' ? 'stop_loss' : 'take_profit',
     qty: leg.qty,
     limitPrice: leg.limitPrice,
@@ -147,70 +160,116 @@ export function isLedgerOpen(status: LedgerStatus): boolean {
 }
 
 export interface BrokerUpdate {
-  /** Fields to write (undefined when the record already matches the broker). */
+  /** Fields to write (undefined when the record already matches the broker or the change is refused). */
   changes?: Partial<LedgerOrder>;
-  /** A new fill increment to record, if the broker's filled qty grew. */
-  fill?: LedgerFill;
-  /** Something a person should look at (CRITICAL alert), e.g. fills going backwards. */
-  anomaly?: string;
+  /** Fill increments to record, oldest first (empty when nothing new filled). */
+  fills: LedgerFill[];
+  /** An illegal transition the broker reported: nothing of it was applied; CRITICAL alert. */
+  refused?: string;
+  /** A fill reported after the order was closed as canceled/expired: applied, and worth a WARNING. */
+  lateFill?: string;
 }
 
 /**
- * Reconciles one ledger record with the broker's view of the same order.
- * The broker is the source of truth for order state: its status is adopted, and a fill is
- * ALWAYS recorded, even when it arrives after the ledger saw a cancel (a late fill is a fill).
- * Anomalies (filled qty shrinking, a terminal status changing) are reported, never hidden.
+ * Reconciles one ledger record with the broker's view of the same order, through the lifecycle's
+ * transition table (order-lifecycle.ts):
+ * - a legal change is adopted: status, broker id, and every fill increment;
+ * - a late fill (fills growing after canceled/expired) is APPLIED as a fill, never dropped;
+ * - `canceled` with filled qty > 0 is a fill plus a cancel (a partial fill, then canceled); with
+ *   filled qty 0 it is only a cancel;
+ * - an illegal change (a final status changing, fills shrinking, a leg going back to held) is
+ *   refused as a whole and reported; the reconciliation then catches any position it implies.
+ *
+ * Fill increments: executions of this order (matched on broker order id) with a cumulative qty
+ * above the ledger's are recorded one by one at their own prices; a remainder the executions do
+ * not explain yet (the order's filled qty ran ahead of the execution feed) is recorded at the price
+ * implied by the average fill prices, with executionId null. Increments above the broker's filled
+ * qty are never taken from executions, so the record never runs ahead of the order it mirrors.
+ * @param executions broker executions (any orders; filtered here), or [] when unknown.
+ * @throws Error when the broker reports fills without an average price (cannot be valued).
  */
-export function applyBrokerOrder(record: LedgerOrder, broker: BrokerOrder, runId: string, now: string): BrokerUpdate {
+export function applyBrokerOrder(
+  record: LedgerOrder,
+  broker: BrokerOrder,
+  runId: string,
+  now: string,
+  executions: readonly BrokerExecution[] = [],
+): BrokerUpdate {
+  const verdict = judgeTransition(record.status, broker.status, record.filledQty, broker.filledQty);
+  if (verdict.kind === 'refuse') {
+    return { fills: [], refused: `${record.clientOrderId} (${record.symbol}): ${verdict.reason}; the broker's report was not applied` };
+  }
   const changes: Partial<LedgerOrder> = {};
-  const anomalies: string[] = [];
-  let fill: LedgerFill | undefined;
-
   if (record.brokerOrderId !== broker.id) {
-    if (record.brokerOrderId) anomalies.push(`broker order id changed from ${record.brokerOrderId} to ${broker.id}`);
+    if (record.brokerOrderId) {
+      return { fills: [], refused: `${record.clientOrderId}: broker order id changed from ${record.brokerOrderId} to ${broker.id}; not applied` };
+    }
     changes.brokerOrderId = broker.id;
   }
 
-  const before = dec(record.filledQty);
-  const after = dec(broker.filledQty);
-  if (after.lt(before)) {
-    anomalies.push(`broker filled qty ${after} is below the ledger's ${before}; fills never shrink`);
-  } else if (after.gt(before)) {
-    const avgAfter = dec(broker.filledAvgPrice ?? 'NaN', `${broker.clientOrderId}.filledAvgPrice`);
-    const avgBefore = record.filledAvgPrice ? dec(record.filledAvgPrice) : new Dec(0);
-    const increment = after.minus(before);
-    const price = after.times(avgAfter).minus(before.times(avgBefore)).div(increment).toDecimalPlaces(6);
-    const filledAt = broker.filledAt ?? now;
-    fill = {
-      clientOrderId: record.clientOrderId,
-      brokerOrderId: broker.id,
-      symbol: record.symbol,
-      side: record.side,
-      purpose: record.purpose,
-      qty: increment.toString(),
-      price: price.toString(),
-      cumulativeQty: after.toString(),
-      filledAt,
-      sessionDate: newYorkDate(new Date(filledAt)),
-      recordedAt: now,
-      runId,
-    };
-    changes.filledQty = after.toString();
-    changes.filledAvgPrice = avgAfter.toString();
+  const fills: LedgerFill[] = [];
+  const target = dec(broker.filledQty);
+  let cum = dec(record.filledQty);
+  let notional = cum.times(record.filledAvgPrice ? dec(record.filledAvgPrice) : new Dec(0));
+  const makeFill = (qty: Dec, price: Dec, cumulative: Dec, executionId: string | null, at: string): LedgerFill => ({
+    clientOrderId: record.clientOrderId,
+    brokerOrderId: broker.id,
+    executionId,
+    symbol: record.symbol,
+    side: record.side,
+    purpose: record.purpose,
+    qty: qty.toString(),
+    price: price.toString(),
+    cumulativeQty: cumulative.toString(),
+    filledAt: at,
+    sessionDate: newYorkDate(new Date(at)),
+    recordedAt: now,
+    runId,
+  });
+  if (target.gt(cum)) {
+    const own = executions
+      .filter((e) => e.orderId === broker.id)
+      .map((e) => ({ e, cum: dec(e.cumQty, `execution ${e.id}.cumQty`) }))
+      .sort((x, y) => x.cum.comparedTo(y.cum));
+    const seen = new Set<string>();
+    for (const { e, cum: c } of own) {
+      if (seen.has(e.id) || c.lte(cum) || c.gt(target)) continue; // replayed, already recorded, or ahead of the order
+      seen.add(e.id);
+      const qty = c.minus(cum);
+      const price = dec(e.price, `execution ${e.id}.price`);
+      // An execution's qty normally equals the increment; if one was missed, the increment spans it at this price.
+      fills.push(makeFill(qty, price, c, e.id, e.transactionTime));
+      notional = notional.plus(qty.times(price));
+      cum = c;
+    }
+    if (target.gt(cum)) {
+      const avg = broker.filledAvgPrice === null ? undefined : dec(broker.filledAvgPrice, `${broker.clientOrderId}.filledAvgPrice`);
+      if (!avg || avg.lte(0)) {
+        return { fills: [], refused: `${record.clientOrderId}: broker reports filled qty ${target} without an average fill price; not applied` };
+      }
+      const qty = target.minus(cum);
+      const price = target.times(avg).minus(notional).div(qty).toDecimalPlaces(6);
+      // No fill time reported (e.g. `canceled` carrying fills): the cancel time, else now, bounds it.
+      fills.push(makeFill(qty, price, target, null, broker.filledAt ?? broker.canceledAt ?? now));
+      notional = target.times(avg);
+      cum = target;
+    }
+    changes.filledQty = target.toString();
+    changes.filledAvgPrice = broker.filledAvgPrice ?? notional.div(target).toDecimalPlaces(6).toString();
   }
 
   if (record.status !== broker.status) {
-    if (record.status !== 'pending_submit' && TERMINAL_STATUSES.has(record.status)) {
-      anomalies.push(`terminal status ${record.status} changed to ${broker.status} at the broker`);
-    }
     changes.status = broker.status;
+    changes.statusReason = verdict.kind === 'apply' && verdict.lateFill ? `late fill reported after ${record.status}` : null;
   }
-
   const hasChanges = Object.keys(changes).length > 0;
+  const late = verdict.kind === 'apply' && verdict.lateFill;
   return {
     ...(hasChanges ? { changes: { ...changes, updatedAt: now } } : {}),
-    ...(fill ? { fill } : {}),
-    ...(anomalies.length ? { anomaly: `${record.clientOrderId}: ${anomalies.join('; ')}` } : {}),
+    fills,
+    ...(late
+      ? { lateFill: `${record.clientOrderId} (${record.symbol}) filled ${dec(broker.filledQty).minus(dec(record.filledQty))} more after the ledger saw ${record.status}; applied as a fill` }
+      : {}),
   };
 }
 
@@ -238,17 +297,24 @@ export function positionsFromFills(fills: readonly LedgerFill[]): Map<string, De
   return net;
 }
 
-export interface PositionMismatch {
-  symbol: string;
-  /** Shares per the ledger's fills. */
-  ledgerQty: string;
-  /** Shares per the broker. */
-  brokerQty: string;
-}
+/**
+ * One way the ledger and the broker disagree. Quantities in shares (decimal strings).
+ * - `local_only`: the ledger's fills imply a position the broker does not have.
+ * - `broker_only`: the broker holds a position the ledger has no fills for.
+ * - `quantity_mismatch`: both hold the symbol, with different share counts.
+ * - `unknown_open_order`: the broker is working an order the ledger never wrote (an order placed
+ *   by hand, or by a lost run): nothing this system did can explain it.
+ */
+export type Discrepancy =
+  | { kind: 'local_only' | 'broker_only' | 'quantity_mismatch'; symbol: string; ledgerQty: string; brokerQty: string }
+  | { kind: 'unknown_open_order'; symbol: string; clientOrderId: string; brokerOrderId: string; status: string };
+
+/** Kept for callers that only need the positions part. */
+export type PositionMismatch = Extract<Discrepancy, { ledgerQty: string }>;
 
 /**
  * Compares ledger positions with the broker's, symbol by symbol (union of both sides).
- * @returns every symbol whose share counts differ; empty when they agree.
+ * @returns every symbol whose share counts differ, classified; empty when they agree.
  */
 export function reconcilePositions(ledger: ReadonlyMap<string, Dec>, broker: readonly BrokerPosition[]): PositionMismatch[] {
   const brokerQty = new Map<string, Dec>();
@@ -258,9 +324,34 @@ export function reconcilePositions(ledger: ReadonlyMap<string, Dec>, broker: rea
   for (const symbol of symbols) {
     const l = ledger.get(symbol) ?? new Dec(0);
     const b = brokerQty.get(symbol) ?? new Dec(0);
-    if (!l.eq(b)) mismatches.push({ symbol, ledgerQty: l.toString(), brokerQty: b.toString() });
+    if (l.eq(b)) continue;
+    const kind = b.isZero() ? 'local_only' : l.isZero() ? 'broker_only' : 'quantity_mismatch';
+    mismatches.push({ kind, symbol, ledgerQty: l.toString(), brokerQty: b.toString() });
   }
   return mismatches;
+}
+
+/**
+ * Broker orders that are open but unknown to the ledger (legs included, matched on client_order_id).
+ * @param brokerOpen the broker's open orders (legs nested or listed on their own).
+ */
+export function findUnknownOpenOrders(ledgerClientOrderIds: ReadonlySet<string>, brokerOpen: readonly BrokerOrder[]): Discrepancy[] {
+  const out: Discrepancy[] = [];
+  const visit = (o: BrokerOrder): void => {
+    if (isOpenStatus(o.status) && !ledgerClientOrderIds.has(o.clientOrderId)) {
+      out.push({ kind: 'unknown_open_order', symbol: o.symbol, clientOrderId: o.clientOrderId, brokerOrderId: o.id, status: o.status });
+    }
+    o.legs.forEach(visit);
+  };
+  brokerOpen.forEach(visit);
+  return out;
+}
+
+/** One line per discrepancy, for alerts and reports, e.g. `quantity_mismatch AAPL ledger 10 vs broker 20`. */
+export function describeDiscrepancy(d: Discrepancy): string {
+  return d.kind === 'unknown_open_order'
+    ? `unknown_open_order ${d.symbol} ${d.clientOrderId} (${d.status}) at the broker`
+    : `${d.kind} ${d.symbol} ledger ${d.ledgerQty} vs broker ${d.brokerQty}`;
 }
 
 /** Statuses in which a stop order is live at the venue and protects a position. */
@@ -288,14 +379,18 @@ export interface UnprotectedPosition {
  */
 export function findUnprotectedPositions(positions: readonly BrokerPosition[], orders: readonly BrokerOrder[]): UnprotectedPosition[] {
   const covered = new Map<string, Dec>();
-  const visit = (o: BrokerOrder): void => {
-    if (o.side === 'sell' && (o.type === 'stop' || o.type === 'stop_limit') && WORKING_STATUSES.has(o.status)) {
+  const visit = (o: BrokerOrder, parent: BrokerOrder | undefined): void => {
+    const isStop = o.side === 'sell' && (o.type === 'stop' || o.type === 'stop_limit');
+    // A `held` stop leg protects only once its parent filled (Alpaca holds a bracket's stop while its
+    // OCO take-profit works); a held leg under an unfilled or unknown parent protects nothing yet.
+    const live = WORKING_STATUSES.has(o.status) || (o.status === 'held' && parent !== undefined && parent.status === 'filled');
+    if (isStop && live) {
       const remaining = dec(o.qty).minus(dec(o.filledQty));
       covered.set(o.symbol, (covered.get(o.symbol) ?? new Dec(0)).plus(remaining));
     }
-    o.legs.forEach(visit);
+    o.legs.forEach((leg) => visit(leg, o));
   };
-  orders.forEach(visit);
+  orders.forEach((o) => visit(o, undefined));
   const out: UnprotectedPosition[] = [];
   for (const p of positions) {
     const qty = dec(p.qty);

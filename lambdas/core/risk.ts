@@ -143,8 +143,10 @@ export function decideEntries(input: RiskCheckInput): RiskCheckResult {
       refuse('KILL_SWITCH', `KILL_SWITCH: ${killSwitch.reason}; new entries need ARMED`);
       continue;
     }
-    if (latch.state === 'HALTED') {
-      refuse('TRADING_HALTED', `TRADING_HALTED: ${latch.cause} (since ${latch.since}); re-arm the kill switch to resume`);
+    if (latch.state !== 'ACTIVE') {
+      // HALTED blocks every entry; REDUCING blocks anything that adds exposure, which every entry does.
+      const what = latch.state === 'HALTED' ? '' : 'latch REDUCING (exits only): ';
+      refuse('TRADING_HALTED', `TRADING_HALTED: ${what}${latch.cause} (since ${latch.since}); re-arm the kill switch to resume`);
       continue;
     }
     if (held.has(c.symbol)) {

@@ -1,5 +1,7 @@
 /**
- * Step 1, fetch: decides which session this run trades, loads every universe symbol's bars dated
+ * Step 1, fetch: decides which session this run trades and takes the session slot's run lock
+ * (a conditional put: of N concurrent or duplicated executions of one schedule slot exactly one
+ * trades; the others end successfully without trading), then loads every universe symbol's bars dated
  * strictly before it, validates them and quarantines any symbol whose bars cannot be trusted
  * (with a reason naming the date, field and value). The run goes on with the rest.
  *
@@ -54,6 +56,9 @@ export interface FetchSummary {
  * @returns the PipelineState for the later steps (session times in UTC, counts).
  * @throws Error when the session date is outside the calendar (the execution fails and alerts).
  */
+/** Slot used when the execution input names none (the scheduled run). */
+export const DEFAULT_SLOT = 'open';
+
 export async function fetchStep(input: FetchInput, deps: Deps): Promise<PipelineState & { fetch: FetchSummary }> {
   const { config } = deps;
   const calendar = await loadCalendar(deps.calendar);
@@ -70,6 +75,30 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
   const session = calendar.session(tradingDate);
   const previous = calendar.previousSession(tradingDate);
   const verifyAfter = new Date(Date.parse(session.closeUtc) + VERIFY_DELAY_MINUTES * 60_000);
+  const sessionInfo = {
+    isSession: true,
+    date: tradingDate,
+    openUtc: session.openUtc,
+    closeUtc: session.closeUtc,
+    verifyAfterUtc: verifyAfter.toISOString(),
+    ...(previous ? { previousSession: previous.date } : {}),
+  };
+
+  // The run lock first: a duplicated delivery or a concurrent execution does nothing else.
+  const slot = input.request.slot ?? DEFAULT_SLOT;
+  const lock = await deps.tradingState.acquireRunLock(tradingDate, slot, input.runId, deps.clock.now().toISOString());
+  const runLock = { slot, acquired: lock.acquired, heldBy: lock.heldBy };
+  if (!lock.acquired) {
+    await deps.alerts.publish({
+      severity: 'INFO',
+      type: 'DUPLICATE_RUN',
+      message: `session ${tradingDate} slot ${slot} is already owned by execution ${lock.heldBy} (since ${lock.since}); this execution ends without trading`,
+      runId: input.runId,
+      tradingDate,
+      at: deps.clock.now().toISOString(),
+    });
+    return { ...base, session: sessionInfo, runLock, fetch: { universe: 0, usable: 0, quarantined: 0 } };
+  }
 
   const available = await deps.marketData.listSymbols();
   const universe = [...new Set(input.request.symbols ?? config.universe ?? available)].filter((s) => s !== config.benchmark).sort();
@@ -124,14 +153,8 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
 
   return {
     ...base,
-    session: {
-      isSession: true,
-      date: tradingDate,
-      openUtc: session.openUtc,
-      closeUtc: session.closeUtc,
-      verifyAfterUtc: verifyAfter.toISOString(),
-      ...(previous ? { previousSession: previous.date } : {}),
-    },
+    session: sessionInfo,
+    runLock,
     fetch: { universe: universe.length, usable: bars.length, quarantined: quarantined.length },
   };
 }

@@ -8,8 +8,11 @@
  *   3. if the intent already existed, look the order up at the broker by client_order_id and adopt
  *      it — never submit twice;
  *   4. submit; a 422 `client_order_id must be unique` means it is already there: look up, adopt;
- *      any other refusal is recorded as rejected with the broker's message (no retry);
- *      a transport error is followed by a lookup, never a blind retry;
+ *      401/403 (credentials refused, account blocked, or Alpaca's 403 for buying power) latch the
+ *      trading state HALTED and raise a CRITICAL alert — nothing more is sent this run;
+ *      any other 4xx is recorded as rejected with the broker's message (no retry);
+ *      a timeout, transport error or 5xx is followed by a lookup by client_order_id, never a blind
+ *      retry; 429 is backed off inside the broker adapter (token bucket + jittered retries);
  *   5. record the broker's order id, status and legs.
  *
  * The kill switch and the trading-state latch are read again right before each submission
@@ -39,7 +42,8 @@ export type PlacementOutcome =
   | 'rejected' // the broker refused it; recorded with the broker's message
   | 'unconfirmed' // transport failure and the lookup did not find it: left pending_submit, alerted
   | 'expired' // its time in force ended before it could be sent: closed in the ledger, not sent
-  | 'blocked'; // kill switch not ARMED (or a halt latched) at submission time
+  | 'blocked' // kill switch not ARMED (or a halt latched) at submission time
+  | 'halted'; // the broker answered 401/403: trading state latched HALTED, CRITICAL alert
 
 export interface Placement {
   clientOrderId: string;
@@ -61,7 +65,7 @@ export interface OrdersArtifact {
 export async function ordersStep(state: PipelineState, deps: Deps): Promise<Record<PlacementOutcome, number>> {
   const decided = await deps.artifacts.get<DecisionsArtifact>(state.runId, ARTIFACTS.decisions);
   const allowed = decided.decisions.filter((d) => d.allowed && d.plan && d.plan.qty >= 1);
-  const counts: Record<PlacementOutcome, number> = { submitted: 0, already_placed: 0, adopted: 0, rejected: 0, unconfirmed: 0, expired: 0, blocked: 0 };
+  const counts: Record<PlacementOutcome, number> = { submitted: 0, already_placed: 0, adopted: 0, rejected: 0, unconfirmed: 0, expired: 0, blocked: 0, halted: 0 };
   const placements: Placement[] = [];
 
   const calendar = await loadCalendar(deps.calendar);
@@ -88,7 +92,7 @@ export async function ordersStep(state: PipelineState, deps: Deps): Promise<Reco
       limitPrice: d.plan!.limitPrice,
       stopLossPrice: d.plan!.stopLossPrice,
       expiresAt: lastSession.closeUtc,
-    }),
+    }, { allowFractional: deps.config.fractionalShares }),
   );
 
   let blockedBecause: string | undefined;
@@ -163,6 +167,21 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
       if (!existing) throw new Error(`broker says ${order.clientOrderId} exists but cannot find it`);
       await syncWithBroker(deps, record, existing, ctx());
       return { ...base, outcome: 'adopted', detail: 'broker answered 422 client_order_id must be unique' };
+    }
+    if (error instanceof BrokerError && (error.status === 401 || error.status === 403)) {
+      // The broker refuses this account's orders: stop everything until a person looks.
+      await deps.ledger.update(record, { status: 'rejected', statusReason: `${error.status} ${error.message}`, updatedAt: now() });
+      const cause = `BROKER_AUTH_REFUSED: ${error.status} ${error.message} on ${order.clientOrderId}`;
+      await deps.tradingState.setLatch({ state: 'HALTED', cause, since: now() });
+      await deps.alerts.publish({
+        severity: 'CRITICAL',
+        type: 'BROKER_AUTH_REFUSED',
+        message: `${cause}. Trading state set to HALTED: check the API keys and the account at the broker, then re-arm the kill switch.`,
+        runId: state.runId,
+        tradingDate: state.tradingDate,
+        at: now(),
+      });
+      return { ...base, outcome: 'halted', detail: `${error.status} ${error.message}` };
     }
     if (isDefinitiveRefusal(error)) {
       await deps.ledger.update(record, { status: 'rejected', statusReason: `${error.status} ${error.message}`, updatedAt: now() });

@@ -1,5 +1,8 @@
 /**
  * Step 4, risk-check: reads the kill switch (fresh, failing closed) and the trading-state latch,
+ * reconciles the ledger with the broker BEFORE deciding anything (fail-closed: shared/reconcile.ts
+ * syncs open orders, cancels stale entries of earlier sessions through cancel-and-verify, and
+ * latches HALTED — or REDUCING if configured — with a CRITICAL alert on any discrepancy),
  * freezes the session's account snapshot, and decides every candidate with the pure risk kernel
  * (core/risk). Every decision records `allowed` and a `reason`.
  *
@@ -18,6 +21,19 @@ import type { FeaturesArtifact } from './features';
 import { readKillSwitch } from './shared/kill-switch';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
+import { cancelStaleEntries, reconcileWithBroker, syncOpenOrders, type StaleCancel } from './shared/reconcile';
+import type { Discrepancy } from '../core/ledger';
+
+/** What the start-of-run reconciliation did and found. */
+export interface StartReconciliation {
+  synced: number;
+  fillsRecorded: number;
+  /** Stale entries of earlier sessions cancelled through cancel-and-verify. */
+  cancels: StaleCancel[];
+  discrepancies: Discrepancy[];
+  /** Trading state latched because of the discrepancies, if any. */
+  latched?: 'HALTED' | 'REDUCING';
+}
 
 /** Artifact DECISIONS. */
 export interface DecisionsArtifact {
@@ -26,6 +42,8 @@ export interface DecisionsArtifact {
   snapshot: AccountSnapshot;
   /** True when this execution froze the snapshot; false when it reused an earlier one. */
   snapshotFrozenNow: boolean;
+  /** Start-of-run reconciliation (absent in artifacts written before it existed). */
+  reconciliation?: StartReconciliation;
   decisions: RiskDecision[];
 }
 
@@ -34,6 +52,7 @@ export interface RiskSummary {
   tradingState: EffectiveTradingState['state'];
   candidates: number;
   allowed: number;
+  discrepancies: number;
 }
 
 /**
@@ -56,6 +75,26 @@ export async function riskCheckStep(state: PipelineState, deps: Deps): Promise<R
     await alert('INFO', 'TRADING_RESUMED', cleared.cause);
     latch = cleared;
   }
+
+  // Reconcile before deciding: a fill nobody noticed, an order nobody placed or a stale entry
+  // still working must be known (and fail closed) before any new risk is sized.
+  const base = { runId: state.runId, tradingDate: state.tradingDate };
+  const synced = await syncOpenOrders(deps, base);
+  const errors = [...synced.errors];
+  const cancels = await cancelStaleEntries(deps, synced.records.values(), base, errors);
+  if (errors.length > 0) {
+    // The ledger cannot be brought in line with the broker: deciding now could double exposure.
+    throw new Error(`start-of-run reconciliation could not sync ${errors.length} order(s); no entries decided: ${errors.join(' | ')}`);
+  }
+  const reconciled = await reconcileWithBroker(deps, base);
+  const reconciliation: StartReconciliation = {
+    synced: synced.synced,
+    fillsRecorded: synced.fills.length,
+    cancels,
+    discrepancies: reconciled.discrepancies,
+    ...(reconciled.latched ? { latched: reconciled.latched } : {}),
+  };
+  if (reconciled.latched) latch = await deps.tradingState.getLatch();
 
   const existing = await deps.tradingState.getSnapshot(state.tradingDate);
   const { snapshot, frozenNow } = existing
@@ -80,6 +119,7 @@ export async function riskCheckStep(state: PipelineState, deps: Deps): Promise<R
     tradingState: result.tradingState,
     snapshot,
     snapshotFrozenNow: frozenNow,
+    reconciliation,
     decisions: result.decisions,
   };
   await deps.artifacts.put(state.runId, ARTIFACTS.decisions, artifact, deps.clock.now());
@@ -88,6 +128,7 @@ export async function riskCheckStep(state: PipelineState, deps: Deps): Promise<R
     tradingState: result.tradingState.state,
     candidates: candidates.length,
     allowed: result.decisions.filter((d) => d.allowed).length,
+    discrepancies: reconciliation.discrepancies.length,
   };
 }
 

@@ -5,7 +5,9 @@
  * Layout (table OrderLedger), one partition per strategy so every query is consistent:
  *   pk = STRATEGY#<strategyId>
  *   sk = ORDER#<clientOrderId>                 one item per order (entries and their legs)
- *   sk = FILL#<clientOrderId>#<cumulativeQty>  one item per fill increment (replays are no-ops)
+ *   sk = FILL#<clientOrderId>#<cumulativeQty>  one item per fill increment, carrying the broker's
+ *                                              execution id; a replayed execution maps to the same
+ *                                              key, so recording it again is a no-op
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LedgerFill, LedgerOrder } from '../../core/ledger';
@@ -153,5 +155,6 @@ function toOrder(item: Record<string, unknown>): LedgerOrder {
 
 function toFill(item: Record<string, unknown>): LedgerFill {
   const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
-  return rest as unknown as LedgerFill;
+  // Fills written before execution ids were stored carry none.
+  return { executionId: null, ...rest } as unknown as LedgerFill;
 }

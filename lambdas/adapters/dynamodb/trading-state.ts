@@ -4,6 +4,7 @@
  *
  *   pk = STRATEGY#<strategyId>, sk = TRADING_STATE   the latch, versioned
  *   pk = STRATEGY#<strategyId>, sk = SNAPSHOT#<date>  first snapshot of the session, write-once
+ *   pk = STRATEGY#<strategyId>, sk = RUNLOCK#<date>#<slot>  the execution that owns a schedule slot
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { INITIAL_TRADING_STATE, type PersistedTradingState } from '../../core/kill-switch';
@@ -31,22 +32,57 @@ export class DynamoTradingStateStore {
   }
 
   /**
-   * Writes the latch. A HALTED latch is never overwritten by ACTIVE unless `allowClear` (the
-   * re-arm path), so a concurrent run cannot silently undo a halt.
+   * Writes the latch. A latch is never weakened (HALTED → REDUCING/ACTIVE, REDUCING → ACTIVE)
+   * unless `allowClear` (the re-arm path), so a concurrent run cannot silently undo a halt.
    */
   async setLatch(latch: PersistedTradingState, options: { allowClear?: boolean } = {}): Promise<void> {
-    const guard = latch.state === 'ACTIVE' && !options.allowClear;
+    const weaker = latch.state === 'ACTIVE' ? ['HALTED', 'REDUCING'] : latch.state === 'REDUCING' ? ['HALTED'] : [];
+    const guard = weaker.length > 0 && !options.allowClear;
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: this.pk, sk: 'TRADING_STATE', ...latch },
-          ...(guard ? { ConditionExpression: 'attribute_not_exists(sk) OR #state <> :halted', ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: { ':halted': 'HALTED' } } : {}),
+          ...(guard
+            ? {
+                ConditionExpression: `attribute_not_exists(sk) OR NOT (#state IN (${weaker.map((_, i) => `:s${i}`).join(', ')}))`,
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: Object.fromEntries(weaker.map((w, i) => [`:s${i}`, w])),
+              }
+            : {}),
         }),
       );
     } catch (error) {
       if (isConditionalCheckFailed(error)) return; // a halt is in place; leave it
       throw error;
+    }
+  }
+
+  /**
+   * Takes the run lock of one schedule slot of one session with a conditional put
+   * (`attribute_not_exists(sk) OR runId = :me`): exactly one execution owns the slot, and the owner
+   * may take it again (a retried step or a redriven execution keeps its runId).
+   * @param slot schedule slot name, e.g. `open`.
+   * @param now ISO-8601 UTC.
+   * @returns whether `runId` holds the lock, and who does.
+   */
+  async acquireRunLock(tradingDate: string, slot: string, runId: string, now: string): Promise<{ acquired: boolean; heldBy: string; since: string }> {
+    const sk = `RUNLOCK#${tradingDate}#${slot}`;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: this.pk, sk, runId, since: now },
+          ConditionExpression: 'attribute_not_exists(sk) OR runId = :me',
+          ExpressionAttributeValues: { ':me': runId },
+        }),
+      );
+      return { acquired: true, heldBy: runId, since: now };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: this.pk, sk }, ConsistentRead: true }));
+      if (!out.Item) throw new Error(`run lock ${sk} reported as taken but cannot be read`);
+      return { acquired: false, heldBy: String(out.Item.runId), since: String(out.Item.since) };
     }
   }
 

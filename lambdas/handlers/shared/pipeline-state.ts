@@ -13,6 +13,11 @@ export const ExecutionRequestSchema = z.looseObject({
   tradingDate: isoDate.optional(),
   /** Universe override for this execution. */
   symbols: z.array(SymbolSchema).min(1).optional(),
+  /**
+   * Schedule slot (default `open`): one execution per session and slot may trade. A person who
+   * must re-run a session by hand after a failure starts it with a new slot name.
+   */
+  slot: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 chars of a-z, 0-9 or -').optional(),
 });
 
 /** Input of the first state (Fetch): the execution input plus context-object fields. */
@@ -38,12 +43,23 @@ export const SessionInfoSchema = z.object({
 });
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
 
+/** The run lock of a session's schedule slot (taken by Fetch). */
+export const RunLockSchema = z.object({
+  slot: z.string(),
+  acquired: z.boolean(),
+  /** runId of the execution holding the slot. */
+  heldBy: z.string(),
+});
+export type RunLock = z.infer<typeof RunLockSchema>;
+
 /** State passed between steps after Fetch; each step adds its summary under its own key. */
 export const PipelineStateSchema = z.looseObject({
   runId: z.string().min(1),
   strategyId: z.string().min(1),
   tradingDate: isoDate,
   session: SessionInfoSchema,
+  /** Present on sessions; a losing execution (`acquired: false`) ends without trading. */
+  runLock: RunLockSchema.optional(),
 });
 export type PipelineState = z.infer<typeof PipelineStateSchema>;
 

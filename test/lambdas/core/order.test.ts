@@ -43,7 +43,12 @@ describe('createOrder: immutable, validated at creation', () => {
   it.each([
     [{ stopLossPrice: undefined }, /stopLossPrice=undefined: required for order_class oto: every entry carries its stop-loss/],
     [{ stopLossPrice: '161' }, /stopLossPrice="161": must be below the buy limit 160.33/],
-    [{ limitPrice: '160.333' }, /limitPrice="160.333": must be on the venue tick/],
+    [{ limitPrice: 'abc' }, /limitPrice="abc": limitPrice must be a finite decimal/],
+    [{ limitPrice: '-1' }, /limitPrice="-1"/],
+    [{ orderClass: 'bracket' }, /takeProfitPrice=undefined: required for order_class bracket/],
+    [{ takeProfitPrice: '170' }, /takeProfitPrice="170": only bracket orders carry a take-profit leg/],
+    [{ orderClass: 'bracket', takeProfitPrice: '150' }, /takeProfitPrice="150": must be above the buy limit 160.33/],
+    [{ side: 'sell', clientOrderId: 'momo1-20180207-AAPL-s-en', stopLossPrice: '170' }, /side="sell": entries are long only/],
     [{ qty: '0' }, /qty="0": must be a whole number of shares >= 1/],
     [{ qty: '1.5' }, /qty="1.5"/],
     [{ qty: '-3' }, /qty="-3"/],
@@ -58,9 +63,43 @@ describe('createOrder: immutable, validated at creation', () => {
     expect(() => createOrder({ ...entry, ...(override as object) } as typeof entry)).toThrow(message);
   });
 
-  it('accepts the sub-penny tick below $1', () => {
-    expect(() => createOrder({ ...entry, limitPrice: '0.5123', stopLossPrice: '0.4801' })).not.toThrow();
-    expect(() => createOrder({ ...entry, limitPrice: '0.51235', stopLossPrice: '0.4801' })).toThrow(/limitPrice="0.51235"/);
+  it('rounds prices to the venue tick in the direction that never worsens the order', () => {
+    // Buy limit rounds down (never pay more); the sell stop-loss rounds up (triggers no later).
+    const o = createOrder({ ...entry, limitPrice: '160.339', stopLossPrice: '152.101' });
+    expect(o.limitPrice).toBe('160.33');
+    expect(o.stopLossPrice).toBe('152.11');
+    // Numbers are accepted and land on the grid too.
+    expect(createOrder({ ...entry, limitPrice: 160.3351, stopLossPrice: 152.1 }).limitPrice).toBe('160.33');
+  });
+
+  it('uses the sub-penny tick below $1', () => {
+    const o = createOrder({ ...entry, limitPrice: '0.51239', stopLossPrice: '0.48001' });
+    expect(o.limitPrice).toBe('0.5123');
+    expect(o.stopLossPrice).toBe('0.4801');
+  });
+
+  it('rounds a sell limit up and a buy stop down', () => {
+    const exit = { ...entry, clientOrderId: 'momo1-20180207-AAPL-s-rb', side: 'sell' as const, purpose: 'rebalance' as const, orderClass: 'simple' as const, stopLossPrice: undefined };
+    expect(createOrder({ ...exit, limitPrice: '160.331' }).limitPrice).toBe('160.34');
+    const buyStop = { ...entry, clientOrderId: 'momo1-20180207-AAPL-b-rb', purpose: 'rebalance' as const, orderClass: 'simple' as const, type: 'stop' as const, limitPrice: undefined, stopLossPrice: undefined };
+    expect(createOrder({ ...buyStop, stopPrice: '160.339' }).stopPrice).toBe('160.33');
+  });
+
+  it('carries a take-profit leg on a bracket entry', () => {
+    const o = createOrder({ ...entry, orderClass: 'bracket', takeProfitPrice: '175.004' });
+    expect(o.takeProfitPrice).toBe('175.01');
+    expect(toSubmitRequest(o)).toMatchObject({ orderClass: 'bracket', stopLoss: { stopPrice: '152.1' }, takeProfit: { limitPrice: '175.01' } });
+  });
+
+  it('allows fractional shares only when configured, and only as simple day orders', () => {
+    const fractional = { ...entry, clientOrderId: 'momo1-20180207-AAPL-s-rb', side: 'sell' as const, purpose: 'rebalance' as const, orderClass: 'simple' as const, stopLossPrice: undefined, qty: '0.5', timeInForce: 'day' as const };
+    expect(() => createOrder(fractional)).toThrow(/qty="0.5": must be a whole number of shares >= 1 \(fractional shares are not enabled\)/);
+    expect(createOrder(fractional, { allowFractional: true }).qty).toBe('0.5');
+    expect(() => createOrder({ ...fractional, timeInForce: 'gtc' }, { allowFractional: true })).toThrow(/qty="0.5": fractional orders must be time_in_force day and order_class simple/);
+  });
+
+  it('stores the exit kind explicitly and refuses an exit dressed as an OTO', () => {
+    expect(() => createOrder({ ...entry, clientOrderId: 'momo1-20180207-AAPL-b-fl', purpose: 'flatten' })).toThrow(/orderClass="oto": exit orders \(flatten\) are simple orders/);
   });
 
   it('refuses unknown fields instead of carrying them silently', () => {
