@@ -15,12 +15,18 @@ import type { DecisionsArtifact } from '../lambdas/handlers/risk-check';
 import type { UniverseArtifact } from '../lambdas/handlers/fetch';
 import { readKillSwitch } from '../lambdas/handlers/shared/kill-switch';
 import { ARTIFACTS } from '../lambdas/handlers/shared/pipeline-state';
+import { DEFAULT_SLOT } from '../lambdas/handlers/fetch';
 import type { Alert, BrokerOrder } from '../lambdas/ports';
 import type { Deps } from '../lambdas/wiring/deps';
 
 export interface SessionReport {
   runId: string;
   tradingDate: string;
+  /**
+   * Set when this execution lost the session slot's run lock (a duplicate): it traded nothing, and
+   * the rest of the report shows the owning execution's run.
+   */
+  duplicateOf: string | null;
   strategyId: string;
   killSwitch: string;
   tradingState: string;
@@ -60,6 +66,13 @@ export interface SessionReport {
   /** Equity the risk check sized against (the session's frozen snapshot), USD. */
   decisionEquity: number | null;
   alerts: Array<{ severity: string; type: string; message: string }>;
+  /** What risk-check's start-of-run reconciliation found and did before deciding (null if it did not run). */
+  startReconciliation: {
+    matched: boolean;
+    discrepancies: Discrepancy[];
+    cancels: StaleCancel[];
+    fillsRecorded: number;
+  } | null;
   /** What cancel-verify found after the close: ledger vs broker positions, protection, cancels. */
   reconciliation: {
     matched: boolean;
@@ -95,9 +108,13 @@ const price = (value: string | null | undefined): number | null => (value ? toRe
 /** Builds the report of one session from the stores, after its execution finished. */
 export async function buildSessionReport(
   deps: Deps,
-  run: { runId: string; tradingDate: string; alerts: Alert[] },
+  run: { runId: string; tradingDate: string; alerts: Alert[]; slot?: string },
 ): Promise<SessionReport> {
-  const { runId, tradingDate } = run;
+  const { tradingDate } = run;
+  const lock = await deps.tradingState.getRunLock(tradingDate, run.slot ?? DEFAULT_SLOT);
+  const duplicateOf = lock && lock.heldBy !== run.runId ? lock.heldBy : null;
+  // A duplicate execution wrote no artifacts: report the run that owns the slot.
+  const runId = duplicateOf ?? run.runId;
   const universe = await deps.artifacts.get<UniverseArtifact>(runId, ARTIFACTS.universe);
   const decided = await deps.artifacts.get<DecisionsArtifact>(runId, ARTIFACTS.decisions);
   const verified = await deps.artifacts.get<VerificationArtifact>(runId, ARTIFACTS.verification);
@@ -112,8 +129,9 @@ export async function buildSessionReport(
   const stops = workingStops(openOrders);
 
   return {
-    runId,
+    runId: run.runId,
     tradingDate,
+    duplicateOf,
     strategyId: deps.config.strategyId,
     killSwitch: killSwitch.state,
     tradingState: state.state,
@@ -144,7 +162,7 @@ export async function buildSessionReport(
         limitPrice: price(o.limitPrice),
         stopLossPrice: price(o.stopLossPrice),
         status: o.status,
-        submittedThisRun: o.submittedByRunId === runId,
+        submittedThisRun: o.submittedByRunId === run.runId,
       })),
     fills: fills.map((f) => ({
       clientOrderId: f.clientOrderId,
@@ -165,6 +183,14 @@ export async function buildSessionReport(
     equity: toReportNumber(account.equity),
     decisionEquity: toReportNumber(decided.snapshot.equity),
     alerts: run.alerts.map((a) => ({ severity: a.severity, type: a.type, message: a.message })),
+    startReconciliation: decided.reconciliation
+      ? {
+          matched: decided.reconciliation.discrepancies.length === 0,
+          discrepancies: decided.reconciliation.discrepancies,
+          cancels: decided.reconciliation.cancels,
+          fillsRecorded: decided.reconciliation.fillsRecorded,
+        }
+      : null,
     reconciliation: {
       matched: verified.mismatches.length === 0,
       mismatches: verified.mismatches,
@@ -212,11 +238,19 @@ export function buildRangeSummary(days: readonly SessionReport[], initialCash: s
 export function formatSessionReport(r: SessionReport): string {
   const lines: string[] = [];
   lines.push(`== ${r.tradingDate}  run ${r.runId}  strategy ${r.strategyId}`);
+  if (r.duplicateOf) lines.push(`   DUPLICATE: execution ${r.duplicateOf} owns this session's slot; this run traded nothing (its report follows)`);
   lines.push(`   kill switch ${r.killSwitch}; trading state ${r.tradingState} (${r.tradingStateCause})`);
   lines.push(`Universe: ${r.universe.length} symbols, benchmark ${r.benchmark}`);
   lines.push(`   ${r.universe.join(' ')}`);
   lines.push(`Quarantined: ${r.quarantined.length}`);
   for (const q of r.quarantined) lines.push(`   ${q.symbol.padEnd(6)} ${q.reason}`);
+  if (r.startReconciliation) {
+    const sr = r.startReconciliation;
+    lines.push(
+      `Reconciliation before deciding: ${sr.matched ? 'ledger and broker agree' : `MISMATCH ${sr.discrepancies.map(describeDiscrepancy).join('; ')}`}` +
+        `; ${sr.fillsRecorded} fills picked up; ${sr.cancels.length} stale entries cancelled`,
+    );
+  }
   const allowed = r.decisions.filter((d) => d.allowed).length;
   lines.push(`Decisions: ${r.decisions.length} candidates, ${allowed} allowed`);
   for (const d of r.decisions) lines.push(`   ${d.allowed ? 'ALLOW ' : 'REFUSE'} ${d.symbol.padEnd(6)} ${d.reason}`);

@@ -93,7 +93,9 @@ export function createOrder(input: OrderInput, options: OrderOptions = {}): Orde
     if (typeof value !== 'string' && typeof value !== 'number') continue; // zod names the type error
     try {
       const d = dec(value, field);
-      rounded[field] = d.gt(0) ? roundToTick(d, mode).toString() : d.toString();
+      const r = d.gt(0) ? roundToTick(d, mode) : d;
+      // Keep the caller's spelling ("152.10") when it is already on the grid; else the rounded value.
+      rounded[field] = typeof value === 'string' && r.eq(d) ? value : r.toString();
     } catch (error) {
       problem(field, value, (error as Error).message);
     }

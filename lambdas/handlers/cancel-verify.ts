@@ -16,7 +16,7 @@
  *
  * Artifact out: VERIFICATION.
  */
-import { findUnprotectedPositions, type Discrepancy, type UnprotectedPosition } from '../core/ledger';
+import { findUnprotectedPositions, type Discrepancy, type LedgerFill, type UnprotectedPosition } from '../core/ledger';
 import type { Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
@@ -55,7 +55,8 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
 
   const synced = await syncOpenOrders(deps, base);
   const errors = [...synced.errors];
-  const cancels = await cancelStaleEntries(deps, synced.records.values(), base, errors);
+  const cancelFills: LedgerFill[] = [];
+  const cancels = await cancelStaleEntries(deps, synced.records.values(), base, errors, cancelFills);
   const reconciliation = await reconcileWithBroker(deps, base);
 
   const unprotected = findUnprotectedPositions(reconciliation.brokerPositions, reconciliation.brokerOpenOrders);
@@ -73,7 +74,7 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
 
   const artifact: VerificationArtifact = {
     synced: synced.synced,
-    fillsRecorded: synced.fills.length,
+    fillsRecorded: synced.fills.length + cancelFills.length,
     cancels,
     mismatches: reconciliation.discrepancies,
     unprotected,

@@ -22,7 +22,7 @@ import { readKillSwitch } from './shared/kill-switch';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
 import { cancelStaleEntries, reconcileWithBroker, syncOpenOrders, type StaleCancel } from './shared/reconcile';
-import type { Discrepancy } from '../core/ledger';
+import type { Discrepancy, LedgerFill } from '../core/ledger';
 
 /** What the start-of-run reconciliation did and found. */
 export interface StartReconciliation {
@@ -81,7 +81,8 @@ export async function riskCheckStep(state: PipelineState, deps: Deps): Promise<R
   const base = { runId: state.runId, tradingDate: state.tradingDate };
   const synced = await syncOpenOrders(deps, base);
   const errors = [...synced.errors];
-  const cancels = await cancelStaleEntries(deps, synced.records.values(), base, errors);
+  const cancelFills: LedgerFill[] = [];
+  const cancels = await cancelStaleEntries(deps, synced.records.values(), base, errors, cancelFills);
   if (errors.length > 0) {
     // The ledger cannot be brought in line with the broker: deciding now could double exposure.
     throw new Error(`start-of-run reconciliation could not sync ${errors.length} order(s); no entries decided: ${errors.join(' | ')}`);
@@ -89,7 +90,7 @@ export async function riskCheckStep(state: PipelineState, deps: Deps): Promise<R
   const reconciled = await reconcileWithBroker(deps, base);
   const reconciliation: StartReconciliation = {
     synced: synced.synced,
-    fillsRecorded: synced.fills.length,
+    fillsRecorded: synced.fills.length + cancelFills.length,
     cancels,
     discrepancies: reconciled.discrepancies,
     ...(reconciled.latched ? { latched: reconciled.latched } : {}),

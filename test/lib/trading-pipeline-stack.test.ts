@@ -165,7 +165,7 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
       }
     });
 
-    it('sets timeouts (s) and memory (MB): fetch 300/1024, features 120/1024, others 120/512', () => {
+    it('sets timeouts (s) and memory (MB): fetch 300/1024, features 120/1024, risk-check 180/512 (it reconciles), others 120/512', () => {
       const fns = pipelineFunctions(base);
       const actual = Object.fromEntries(
         Object.entries(fns).map(([name, f]) => [name, [f.resource.Properties.Timeout, f.resource.Properties.MemorySize]]),
@@ -174,7 +174,7 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
         fetch: [300, 1024],
         features: [120, 1024],
         predict: [120, 512],
-        'risk-check': [120, 512],
+        'risk-check': [180, 512],
         orders: [120, 512],
         'cancel-verify': [120, 512],
       });
@@ -222,6 +222,10 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
         ].sort(),
       );
       expect(envKeys('cancel-verify')).not.toContain(ENV.killSwitchParameter);
+      // Fetch takes the session slot's run lock; risk-check reconciles the ledger before deciding.
+      expect(envKeys('fetch')).toContain(TABLES.tradingState.envVar);
+      expect(envKeys('fetch')).not.toContain(TABLES.orderLedger.envVar);
+      expect(envKeys('risk-check')).toContain(TABLES.orderLedger.envVar);
       for (const { resource } of Object.values(fns)) {
         const env = resource.Properties.Environment.Variables;
         expect(env.BROKER).toBe('paper');

@@ -109,8 +109,10 @@ describe('npm start: one trading day through the state machine', { timeout: 240_
     expect(report.alerts.filter((a) => a.severity === 'CRITICAL')).toEqual([]);
   });
 
-  it('rerunning the same date submits nothing, and the ledger and broker still agree', () => {
+  it('rerunning the same date is a duplicate of the slot: it trades nothing, and the ledger and broker still agree', () => {
     const again = runSession(stateDir, ['--date', '2018-02-07']);
+    expect(again.report.duplicateOf).toBe(first.report.runId);
+    expect(again.result.stdout).toMatch(/DUPLICATE: execution .* owns this session.s slot/);
     expect(again.report.orders.map((o) => o.clientOrderId).sort()).toEqual(first.report.orders.map((o) => o.clientOrderId).sort());
     expect(again.report.orders.every((o) => o.submittedThisRun === false)).toBe(true);
     expect(again.report.decisions).toEqual(first.report.decisions);

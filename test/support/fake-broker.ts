@@ -558,6 +558,7 @@ export async function startHandlerHarness(options: { now: string; config?: unkno
     ledger,
     tradingState,
     artifacts,
+    sleep: async () => undefined, // cancel-and-verify polls without waiting in tests
   };
   return { deps, broker, alerts, killSwitch, clock, ledger, tradingState, artifacts, config, dynamo, stop: () => dynamo.stop() };
 }

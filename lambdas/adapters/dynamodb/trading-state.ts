@@ -86,6 +86,14 @@ export class DynamoTradingStateStore {
     }
   }
 
+  /** The holder of a session slot's run lock, if taken. */
+  async getRunLock(tradingDate: string, slot: string): Promise<{ heldBy: string; since: string } | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: this.pk, sk: `RUNLOCK#${tradingDate}#${slot}` }, ConsistentRead: true }),
+    );
+    return out.Item ? { heldBy: String(out.Item.runId), since: String(out.Item.since) } : undefined;
+  }
+
   /** The snapshot frozen for a session, if any. */
   async getSnapshot(tradingDate: string): Promise<AccountSnapshot | undefined> {
     const out = await this.db.send(

@@ -15,7 +15,7 @@
  */
 import { isFinalState, STATE_OF } from '../../core/order-lifecycle';
 import { dec } from '../../core/money';
-import type { LedgerOrder } from '../../core/ledger';
+import type { LedgerFill, LedgerOrder } from '../../core/ledger';
 import { BrokerError, type BrokerOrder } from '../../ports';
 import type { Deps } from '../../wiring/deps';
 import { syncWithBroker, type SyncContext } from './order-sync';
@@ -27,7 +27,13 @@ import { syncWithBroker, type SyncContext } from './order-sync';
 export const CANCEL_POLL_DELAYS_MS: readonly number[] = [0, 250, 500, 1000, 2000, 2500];
 
 /** The result of one cancel-and-verify. Quantities are decimal strings (shares). */
-export type CancelResult =
+export type CancelResult = CancelVerdict & {
+  /** Fill increments this cancel-and-verify wrote to the ledger (the order's and its legs'). */
+  fills: LedgerFill[];
+};
+
+/** The outcome part of CancelResult. */
+export type CancelVerdict =
   /** Confirmed canceled (or expired) with nothing filled. */
   | { outcome: 'canceled'; order: BrokerOrder; record: LedgerOrder }
   /** The order filled completely before the cancel reached it: the position changed. */
@@ -48,6 +54,12 @@ export type CancelOutcome = CancelResult['outcome'];
  * @throws only ledger (DynamoDB) errors; broker failures become `unresolved`.
  */
 export async function cancelAndVerify(deps: Deps, record: LedgerOrder, ctx: SyncContext): Promise<CancelResult> {
+  const fills: LedgerFill[] = [];
+  const verdict = await cancelAndVerifyInner(deps, record, ctx, fills);
+  return { ...verdict, fills };
+}
+
+async function cancelAndVerifyInner(deps: Deps, record: LedgerOrder, ctx: SyncContext, fills: LedgerFill[]): Promise<CancelVerdict> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let current = record;
 
@@ -62,7 +74,7 @@ export async function cancelAndVerify(deps: Deps, record: LedgerOrder, ctx: Sync
     return deps.broker.getOrderByClientOrderId(current.clientOrderId);
   };
 
-  const unresolved = async (reason: string, order?: BrokerOrder): Promise<CancelResult> => {
+  const unresolved = async (reason: string, order?: BrokerOrder): Promise<CancelVerdict> => {
     const cause = `CANCEL_UNRESOLVED: ${current.clientOrderId} (${current.symbol}) ${reason}`;
     await deps.tradingState.setLatch({ state: 'HALTED', cause, since: ctx.now });
     await deps.alerts.publish({
@@ -108,10 +120,11 @@ export async function cancelAndVerify(deps: Deps, record: LedgerOrder, ctx: Sync
     }
     const synced = await syncWithBroker(deps, current, order, ctx);
     current = synced.record;
+    fills.push(...synced.fills, ...synced.legFills);
     // Legs follow the parent (canceled with it, or live if it filled): bring their records along.
     for (const leg of order.legs) {
       const legRecord = await deps.ledger.get(leg.clientOrderId);
-      if (legRecord) await syncWithBroker(deps, legRecord, leg, ctx);
+      if (legRecord) fills.push(...(await syncWithBroker(deps, legRecord, leg, ctx)).fills);
     }
     if (synced.refused) return unresolved(`read-back refused by the lifecycle: ${synced.refused}`, order);
     const state = STATE_OF[order.status];

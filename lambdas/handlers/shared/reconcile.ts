@@ -150,17 +150,30 @@ export interface StaleCancel {
  * Cancels, through cancel-and-verify, every open entry whose time in force is over (an entry of an
  * earlier session still working). Stop-loss and take-profit legs are never touched: they protect
  * positions. A cancel that raced a fill raises a WARNING (the position is real and its stop leg
- * protects it; no exit is sent from here).
+ * protects it; no exit is sent from here). An unresolved cancel (already HALTED + CRITICAL) is
+ * also recorded in `errors`, so the step fails and the workflow pages.
+ * @param fills receives the fill increments the cancels wrote.
  */
-export async function cancelStaleEntries(deps: Deps, records: Iterable<LedgerOrder>, base: Omit<SyncContext, 'now'>, errors: string[]): Promise<StaleCancel[]> {
+export async function cancelStaleEntries(
+  deps: Deps,
+  records: Iterable<LedgerOrder>,
+  base: Omit<SyncContext, 'now'>,
+  errors: string[],
+  fills: LedgerFill[] = [],
+): Promise<StaleCancel[]> {
   const now = () => deps.clock.now().toISOString();
   const out: StaleCancel[] = [];
   for (const record of records) {
     if (!isExpiredEntry(record, now()) || !record.brokerOrderId) continue;
     await collectErrors(errors, `cancel ${record.clientOrderId}`, async () => {
       const result = await cancelAndVerify(deps, record, { ...base, now: now() });
+      fills.push(...result.fills);
       const filledQty = 'filledQty' in result ? result.filledQty : undefined;
       out.push({ clientOrderId: record.clientOrderId, symbol: record.symbol, outcome: result.outcome, ...(filledQty ? { filledQty } : {}) });
+      if (result.outcome === 'unresolved') {
+        // Already latched HALTED + CRITICAL by cancelAndVerify; also fail the step so the workflow pages.
+        throw new Error(`CANCEL_UNRESOLVED: ${result.reason}`);
+      }
       if (result.outcome === 'filled_before_cancel' || result.outcome === 'partially_filled_then_canceled') {
         await deps.alerts.publish({
           severity: 'WARNING',
@@ -193,12 +206,11 @@ export interface ReconciliationResult {
  */
 export async function reconcileWithBroker(deps: Deps, base: Omit<SyncContext, 'now' | 'executions'>): Promise<ReconciliationResult> {
   const now = deps.clock.now().toISOString();
-  const [fills, orders, brokerPositions, brokerOpenOrders] = await Promise.all([
-    deps.ledger.listFills(),
-    deps.ledger.listOrders(),
-    deps.broker.listPositions(),
-    deps.broker.listOrders({ status: 'open' }),
-  ]);
+  // Sequential on purpose: a broker may update its state on each call (the paper broker catches up).
+  const brokerPositions = await deps.broker.listPositions();
+  const brokerOpenOrders = await deps.broker.listOrders({ status: 'open' });
+  const fills = await deps.ledger.listFills();
+  const orders = await deps.ledger.listOrders();
   const discrepancies: Discrepancy[] = [
     ...reconcilePositions(positionsFromFills(fills), brokerPositions),
     ...findUnknownOpenOrders(new Set(orders.map((o) => o.clientOrderId)), brokerOpenOrders),

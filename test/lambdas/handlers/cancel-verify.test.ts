@@ -11,6 +11,7 @@ import { intentRecord } from '../../../lambdas/core/ledger';
 import { toSubmitRequest } from '../../../lambdas/core/order';
 import { cancelVerifyStep, LATE_FILL_LOOKBACK_MS, type VerificationArtifact } from '../../../lambdas/handlers/cancel-verify';
 import { ordersStep } from '../../../lambdas/handlers/orders';
+import { CANCEL_POLL_DELAYS_MS } from '../../../lambdas/handlers/shared/cancel-and-verify';
 import { ARTIFACTS, type PipelineState } from '../../../lambdas/handlers/shared/pipeline-state';
 import {
   decisionsArtifact,
@@ -81,7 +82,7 @@ describe('cancel raced a fill (BUG-100 family)', () => {
     const { summary, artifact } = await verify(AFTER_CLOSE1);
 
     expect(summary).toMatchObject({ cancelRacedFill: 1, canceled: 0, fillsRecorded: 1, mismatches: 0, unprotected: 0 });
-    expect(artifact.cancels).toEqual([{ clientOrderId: entryId('AAPL'), symbol: 'AAPL', outcome: 'filled_before_cancel', status: 'filled' }]);
+    expect(artifact.cancels).toEqual([{ clientOrderId: entryId('AAPL'), symbol: 'AAPL', outcome: 'filled_before_cancel', filledQty: '10' }]);
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'filled', filledQty: '10', filledAvgPrice: '160.4' });
     expect(await h.ledger.listFills()).toEqual([
       expect.objectContaining({ clientOrderId: entryId('AAPL'), side: 'buy', purpose: 'entry', qty: '10', price: '160.4', cumulativeQty: '10' }),
@@ -111,7 +112,7 @@ describe('cancel raced a fill (BUG-100 family)', () => {
     const { summary, artifact } = await verify(AFTER_CLOSE1);
 
     expect(summary).toMatchObject({ cancelRacedFill: 1, fillsRecorded: 1, mismatches: 0 });
-    expect(artifact.cancels[0]).toMatchObject({ outcome: 'partially_filled_then_canceled', status: 'canceled' });
+    expect(artifact.cancels[0]).toMatchObject({ outcome: 'partially_filled_then_canceled', filledQty: '4' });
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'canceled', filledQty: '4' });
     expect((await h.ledger.listFills()).map((f) => f.qty)).toEqual(['4']);
     expect(h.alerts.ofType('CANCEL_RACED_FILL')).toHaveLength(1);
@@ -138,15 +139,21 @@ describe('confirmed cancels', () => {
     expect(h.alerts.published).toEqual([]);
   });
 
-  test('a cancel still pending at the read-back is not recorded as canceled; the next run finishes it', async () => {
+  test('a cancel still pending after the bounded read-backs is UNRESOLVED: HALTED + CRITICAL, never recorded canceled; the next run finishes it', async () => {
     await place(AAPL);
     h.broker.scriptCancel(entryId('AAPL'), { kind: 'pending' });
+    h.clock.set(AFTER_CLOSE1);
 
-    const first = await verify(AFTER_CLOSE1);
+    await expect(cancelVerifyStep(state('run-1'), h.deps)).rejects.toThrow(/CANCEL_UNRESOLVED/);
 
-    expect(first.summary.canceled).toBe(0);
-    expect(first.artifact.cancels).toEqual([{ clientOrderId: entryId('AAPL'), symbol: 'AAPL', outcome: 'pending_cancel', status: 'pending_cancel' }]);
+    const first = await h.artifacts.get<VerificationArtifact>('run-1', ARTIFACTS.verification);
+    expect(first.cancels).toEqual([{ clientOrderId: entryId('AAPL'), symbol: 'AAPL', outcome: 'unresolved' }]);
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'pending_cancel' });
+    expect(await h.tradingState.getLatch()).toMatchObject({ state: 'HALTED', cause: expect.stringMatching(/^CANCEL_UNRESOLVED: .*AAPL.* still pending_cancel/) });
+    expect(h.alerts.ofType('CANCEL_UNRESOLVED')).toEqual([expect.objectContaining({ severity: 'CRITICAL' })]);
+    // Polled a bounded number of times, never a second order.
+    const brokerId = h.broker.peek(entryId('AAPL'))!.id;
+    expect(h.broker.callsTo('getOrder').filter((c) => c.args[0] === brokerId).length).toBeLessThanOrEqual(CANCEL_POLL_DELAYS_MS.length + 2);
 
     h.broker.completeCancel(entryId('AAPL'));
     await verify(AFTER_CLOSE2, 'run-2', DAY2);
@@ -154,21 +161,37 @@ describe('confirmed cancels', () => {
     expect(h.broker.callsTo('submitOrder')).toHaveLength(1);
   });
 
-  test('a cancel request that fails in transport fails the step and records nothing', async () => {
+  test('a cancel lost in transport is re-sent once the read-back shows the order still working, then confirmed', async () => {
     await place(AAPL);
     h.broker.scriptCancel(entryId('AAPL'), { kind: 'error', error: networkError() });
+
+    const { summary, artifact } = await verify(AFTER_CLOSE1);
+
+    expect(h.broker.callsTo('cancelOrder')).toHaveLength(2);
+    expect(artifact.cancels).toEqual([{ clientOrderId: entryId('AAPL'), symbol: 'AAPL', outcome: 'canceled' }]);
+    expect(summary.canceled).toBe(1);
+    expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'canceled' });
+    expect(severe()).toEqual([]);
+  });
+
+  test('a cancel that keeps failing leaves the order as the broker shows it (never recorded canceled), HALTED + CRITICAL', async () => {
+    await place(AAPL);
+    h.broker.failNext('cancelOrder', networkError()).failNext('cancelOrder', networkError());
     h.clock.set(AFTER_CLOSE1);
-    await expect(cancelVerifyStep(state('run-1'), h.deps)).rejects.toThrow(/fetch failed/);
+
+    await expect(cancelVerifyStep(state('run-1'), h.deps)).rejects.toThrow(/CANCEL_UNRESOLVED/);
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'new' });
+    expect((await h.tradingState.getLatch()).state).toBe('HALTED');
+    expect(h.alerts.ofType('CANCEL_UNRESOLVED')).toHaveLength(1);
   });
 
   test('one failed cancel does not skip reconciliation or the protection check: the step fails after them', async () => {
     await place(AAPL);
-    h.broker.scriptCancel(entryId('AAPL'), { kind: 'error', error: networkError() });
+    h.broker.failNext('cancelOrder', networkError()).failNext('cancelOrder', networkError());
     h.broker.overridePosition('TSLA', '5'); // a position the ledger never saw
     h.clock.set(AFTER_CLOSE1);
 
-    await expect(cancelVerifyStep(state('run-1'), h.deps)).rejects.toThrow(/could not sync or cancel 1 order\(s\): cancel .*AAPL.*fetch failed/);
+    await expect(cancelVerifyStep(state('run-1'), h.deps)).rejects.toThrow(/could not sync or cancel 1 order\(s\): cancel .*AAPL.*CANCEL_UNRESOLVED/);
     expect((await h.tradingState.getLatch()).cause).toContain('TSLA ledger 0 vs broker 5');
     expect(h.alerts.ofType('RECONCILIATION_MISMATCH')).toHaveLength(1);
     expect(h.alerts.ofType('UNPROTECTED_POSITION')).toHaveLength(1);
@@ -200,7 +223,7 @@ describe('confirmed cancels', () => {
 });
 
 describe('fills nobody asked for', () => {
-  test('a late fill after a confirmed cancel is a fill: recorded + CRITICAL ORDER_ANOMALY, no exit sent', async () => {
+  test('LATE FILL after a confirmed cancel is a fill: recorded + CRITICAL LATE_FILL, no exit sent', async () => {
     await place(AAPL);
     await verify(AFTER_CLOSE1);
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'canceled' });
@@ -210,9 +233,9 @@ describe('fills nobody asked for', () => {
 
     expect(await h.ledger.listFills()).toEqual([expect.objectContaining({ clientOrderId: entryId('AAPL'), qty: '10', price: '160.3' })]);
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'filled', filledQty: '10' });
-    const [anomaly] = h.alerts.ofType('ORDER_ANOMALY');
-    expect(anomaly).toMatchObject({ severity: 'CRITICAL' });
-    expect(anomaly!.message).toMatch(/canceled changed to filled/);
+    const [late] = h.alerts.ofType('LATE_FILL');
+    expect(late).toMatchObject({ severity: 'CRITICAL' });
+    expect(late!.message).toMatch(/filled 10 more after the ledger saw canceled; applied as a fill/);
     // The fill is in the ledger, so the books agree; but its stop leg died with the cancel.
     expect(summary.mismatches).toBe(0);
     expect(await h.tradingState.getLatch()).toEqual(INITIAL_TRADING_STATE);
@@ -222,7 +245,7 @@ describe('fills nobody asked for', () => {
     // Recorded once: a third run changes nothing.
     await verify(`${DAY2}T22:00:00.000Z`, 'run-3', DAY2);
     expect(await h.ledger.listFills()).toHaveLength(1);
-    expect(h.alerts.ofType('ORDER_ANOMALY')).toHaveLength(1);
+    expect(h.alerts.ofType('LATE_FILL')).toHaveLength(1);
   });
 
   test('a late fill older than the lookback is not re-read, and still cannot hide: reconciliation halts trading', async () => {
@@ -282,8 +305,8 @@ describe('reconciliation', () => {
 
     expect(summary.mismatches).toBe(2);
     expect(artifact.mismatches).toEqual([
-      { symbol: 'AAPL', ledgerQty: '10', brokerQty: '7' },
-      { symbol: 'TSLA', ledgerQty: '0', brokerQty: '5' },
+      { kind: 'quantity_mismatch', symbol: 'AAPL', ledgerQty: '10', brokerQty: '7' },
+      { kind: 'broker_only', symbol: 'TSLA', ledgerQty: '0', brokerQty: '5' },
     ]);
     const latch = await h.tradingState.getLatch();
     expect(latch.state).toBe('HALTED');

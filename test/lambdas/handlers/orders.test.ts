@@ -16,7 +16,6 @@ import {
   decisionsArtifact,
   duplicateClientOrderId,
   entryDecision,
-  insufficientBuyingPower,
   networkError,
   startHandlerHarness,
   type HandlerHarness,
@@ -233,23 +232,41 @@ describe('placeOrder: ledger first, then the broker', () => {
     expect((await placements('run-1'))[0]!.detail).toMatch(/422/);
   });
 
-  test('403 from the broker: recorded as rejected with the broker message, WARNING, never retried', async () => {
+  test('422 invalid from the broker: recorded as rejected with the broker message, WARNING, never retried', async () => {
     await putDecisions('run-1', [decision(AAPL), decision(MSFT)]);
-    h.broker.scriptSubmit({ kind: 'refuse', error: insufficientBuyingPower() });
+    h.broker.scriptSubmit({ kind: 'refuse', error: new BrokerError(422, 'qty must be > 0', 40010000) });
 
     const counts = await ordersStep(state('run-1'), h.deps);
 
     expect(counts).toMatchObject({ rejected: 1, submitted: 1 });
-    expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'rejected', statusReason: '403 insufficient buying power', brokerOrderId: null });
+    expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'rejected', statusReason: '422 qty must be > 0', brokerOrderId: null });
     const [alert] = h.alerts.ofType('ORDER_REJECTED');
     expect(alert).toMatchObject({ severity: 'WARNING' });
-    expect(alert!.message).toContain('insufficient buying power');
+    expect(alert!.message).toContain('qty must be > 0');
     expect(h.broker.submitted.filter((r) => r.symbol === 'AAPL')).toHaveLength(1);
+    expect((await h.deps.tradingState.getLatch()).state).toBe('ACTIVE');
 
     // A re-run does not retry the refused order either.
     await putDecisions('run-2', [decision(AAPL), decision(MSFT)]);
     expect(await ordersStep(state('run-2'), h.deps)).toMatchObject({ already_placed: 2, submitted: 0 });
     expect(h.broker.submitted.filter((r) => r.symbol === 'AAPL')).toHaveLength(1);
+  });
+
+  test.each([
+    [401, 'request is not authorized'],
+    [403, 'insufficient buying power'],
+  ])('%i from the broker: trading state HALTED + CRITICAL, and nothing after it is sent', async (status, message) => {
+    await putDecisions('run-1', [decision(AAPL), decision(MSFT)]);
+    h.broker.scriptSubmit({ kind: 'refuse', error: new BrokerError(status, message) });
+
+    const counts = await ordersStep(state('run-1'), h.deps);
+
+    expect(counts).toMatchObject({ halted: 1, blocked: 1, submitted: 0 });
+    expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'rejected', statusReason: `${status} ${message}` });
+    expect(await h.deps.tradingState.getLatch()).toMatchObject({ state: 'HALTED', cause: expect.stringMatching(new RegExp(`^BROKER_AUTH_REFUSED: ${status}`)) });
+    expect(h.alerts.ofType('BROKER_AUTH_REFUSED')).toEqual([expect.objectContaining({ severity: 'CRITICAL' })]);
+    // MSFT was never sent: the latch is read again before each submission.
+    expect(h.broker.submitted.map((r) => r.symbol)).toEqual(['AAPL']);
   });
 
   test('a 5xx from the broker is not a refusal: the order may exist, so it is looked up (adopted), not marked rejected', async () => {

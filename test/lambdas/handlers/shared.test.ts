@@ -142,7 +142,7 @@ describe('syncWithBroker under concurrency', () => {
     const results = await Promise.all(['a', 'b', 'c', 'd'].map((r) => syncWithBroker(h.deps, record, broker, ctx(`run-${r}`))));
 
     expect(await h.ledger.listFills()).toHaveLength(1);
-    expect(results.filter((r) => r.fill)).toHaveLength(1);
+    expect(results.flatMap((r) => r.fills)).toHaveLength(1);
     expect(await h.ledger.get(record.clientOrderId)).toMatchObject({ status: 'filled', filledQty: '10', brokerOrderId: broker.id });
     const legs = (await h.ledger.listOrders()).filter((o) => o.parentClientOrderId === record.clientOrderId);
     expect(legs).toHaveLength(1);
@@ -156,7 +156,7 @@ describe('syncWithBroker under concurrency', () => {
 
     const again = await syncWithBroker(h.deps, record /* version 1, stale */, broker, ctx('run-b'));
 
-    expect(again.fill).toBeUndefined();
+    expect(again.fills).toEqual([]);
     expect(again.record).toMatchObject({ status: 'filled', filledQty: '10' });
     expect(await h.ledger.listFills()).toHaveLength(1);
     expect(h.alerts.published).toEqual([]);
