@@ -33,6 +33,7 @@ function fill(overrides: Partial<LedgerFill> = {}): LedgerFill {
   return {
     clientOrderId: 'momo1-20180207-AAPL-b-en',
     brokerOrderId: 'ord-1',
+    executionId: 'exe-1',
     symbol: 'AAPL',
     side: 'buy',
     purpose: 'entry',

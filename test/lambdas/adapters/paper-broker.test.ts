@@ -405,3 +405,36 @@ describe('PaperBroker: the end of the calendar', () => {
     expect([error.status, error.message]).toEqual([422, 'market is closed and no future session is known']);
   });
 });
+
+describe('PaperBroker: fillOpenOrderAtLimit (fault-injection hook)', () => {
+  it('fills an open, unfilled limit entry now at its limit; a later cancel is refused with 422', async () => {
+    const { broker, clock } = setup({ start: '2018-02-05T14:00:00.000Z' });
+    const waiting = await broker.submitOrder(entry({ limitPrice: '90', stopLoss: { stopPrice: '85' } }));
+    clock.advanceTo(at('2018-02-05T18:00:00.000Z')); // Monday, market open
+    const filled = await broker.fillOpenOrderAtLimit(waiting.id);
+    expect(filled).toMatchObject({ status: 'filled', filledQty: '10', filledAvgPrice: '90', filledAt: '2018-02-05T18:00:00.000Z' });
+    expect(filled?.legs[0]?.status).toBe('new');
+    expect(await broker.getOrder(waiting.id)).toEqual(filled);
+    expect(await broker.listExecutions({})).toMatchObject([{ orderId: waiting.id, qty: '10', price: '90', cumQty: '10' }]);
+    const refusal = await brokerError(broker.cancelOrder(waiting.id));
+    expect([refusal.status, refusal.message]).toEqual([422, 'order is not cancelable']);
+
+    // Monday's bar (low 101) is not played against the stop armed mid-session; the close marks the position.
+    clock.advanceTo(at('2018-02-05T21:00:00.000Z'));
+    expect(await broker.listPositions()).toEqual([{ symbol: 'AAA', qty: '10', avgEntryPrice: '90', currentPrice: '102', marketValue: '1020' }]);
+    expect(await broker.getAccount()).toMatchObject({ cash: '99100', equity: '100120' });
+  });
+
+  it('answers undefined and changes nothing for a filled, unknown or non-limit order', async () => {
+    const { broker, clock, store } = setup({ start: '2018-02-05T14:00:00.000Z', data: defaultData({ '2018-02-05': [99, 101, 97, 100] }) });
+    const filling = await broker.submitOrder(entry());
+    clock.advanceTo(at('2018-02-05T21:00:00.000Z'));
+    expect((await broker.getOrder(filling.id)).status).toBe('filled'); // catches up (and saves) first
+    const saves = store.saves;
+    expect(await broker.fillOpenOrderAtLimit(filling.id)).toBeUndefined();
+    expect(await broker.fillOpenOrderAtLimit(filling.legs[0]!.id)).toBeUndefined();
+    expect(await broker.fillOpenOrderAtLimit('ord-99999999')).toBeUndefined();
+    expect(store.saves).toBe(saves);
+    expect(await broker.listExecutions({})).toHaveLength(1);
+  });
+});

@@ -4,6 +4,7 @@ import {
   accountOf,
   cancelOrder,
   DUPLICATE_CLIENT_ORDER_ID_CODE,
+  fillAtLimitNow,
   newPaperState,
   positionsOf,
   processSession,
@@ -270,7 +271,7 @@ describe('paper engine: fills', () => {
     expect(next.cash).toBe('9005');
     expect(next.positions.AAA).toEqual({ qty: '10', avgEntryPrice: '99.5', lastPrice: '100.25' });
     expect(next.executions).toEqual([
-      { id: expect.any(String), orderId: o.id, symbol: 'AAA', side: 'buy', qty: '10', price: '99.5', at: MON.openUtc, session: MON.date },
+      { id: expect.any(String), orderId: o.id, symbol: 'AAA', side: 'buy', qty: '10', price: '99.5', at: MON.openUtc, session: MON.date, cumQty: '10' },
     ]);
     // An open exactly at the limit fills at the open too.
     const atLimit = play(submit(fresh()).state, MON, { AAA: bar(MON.date, 100, 101, 97, 100) });
@@ -605,5 +606,49 @@ describe('paper engine: account views', () => {
 
   it('refuses a non-positive initial cash', () => {
     expect(() => newPaperState('paper', '0', '2018-02-02T22:00:00.000Z', null)).toThrow('initialCash must be > 0, got 0');
+  });
+});
+
+describe('paper engine: fillAtLimitNow (a fill landing while a cancel is in flight)', () => {
+  const NOW = '2018-02-05T18:00:00.000Z';
+  const ctx = { now: NOW, session: MON, legsEligibleFrom: TUE.date };
+
+  it('fills an open limit entry in full at its limit, now, and arms its stop leg from the next session', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const before = deepFreeze(structuredClone(state));
+    const result = fillAtLimitNow(before, parent.id, ctx)!;
+    expect(result.order).toMatchObject({ status: 'filled', filledQty: '10', filledAvgPrice: '100', filledAt: NOW });
+    expect(result.state.cash).toBe('9000');
+    expect(positionsOf(result.state)).toEqual([{ symbol: 'AAA', qty: '10', avgEntryPrice: '100', currentPrice: '100', marketValue: '1000' }]);
+    expect(result.state.executions).toMatchObject([{ orderId: parent.id, qty: '10', price: '100', at: NOW, session: MON.date, cumQty: '10' }]);
+    expect(legOf(result.state, result.order)).toMatchObject({ status: 'new', eligibleFrom: TUE.date, updatedAt: NOW });
+    expect(before).toEqual(state); // the input is untouched
+
+    // MON's bar is not played against the new stop (it went live after MON's open); TUE's is.
+    const monday = play(result.state, MON, { AAA: bar(MON.date, 99, 101, 90, 100) });
+    expect(legOf(monday, order(monday, parent.id)).status).toBe('new');
+    const tuesday = play(monday, TUE, { AAA: bar(TUE.date, 99, 101, 94, 96) });
+    expect(legOf(tuesday, order(tuesday, parent.id))).toMatchObject({ status: 'filled', filledAvgPrice: '95' });
+  });
+
+  it('answers undefined, changing nothing, for orders it cannot fill that way', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const leg = legOf(state, order(state, parent.id));
+    expect(fillAtLimitNow(state, 'ord-99999999', ctx)).toBeUndefined();
+    expect(fillAtLimitNow(state, leg.id, ctx)).toBeUndefined(); // a leg, not an entry
+    const canceled = cancelOrder(state, parent.id, NOW);
+    expect(fillAtLimitNow(canceled, parent.id, ctx)).toBeUndefined();
+    const { state: market, order: m } = submit(fresh(), { type: 'market', limitPrice: undefined });
+    expect(fillAtLimitNow(market, m.id, ctx)).toBeUndefined();
+    // Cash spent elsewhere since submission: the fill cannot be honoured.
+    const { state: big, order: b } = submit(fresh(), { qty: '100' });
+    expect(fillAtLimitNow({ ...big, cash: '50' }, b.id, ctx)).toBeUndefined();
+    // A sell limit beyond the position.
+    const held = holding('5', 100);
+    const { state: selling, order: s } = submit(held, { clientOrderId: 's', side: 'sell', qty: '5', limitPrice: '120' }, { eligibleFrom: TUE.date });
+    expect(fillAtLimitNow({ ...selling, positions: { AAA: { ...selling.positions.AAA!, qty: '3' } } }, s.id, ctx)).toBeUndefined();
+    const sold = fillAtLimitNow(selling, s.id, ctx)!;
+    expect(sold.order).toMatchObject({ status: 'filled', filledAvgPrice: '120' });
+    expect(sold.state.positions).toEqual({});
   });
 });

@@ -530,3 +530,50 @@ function applyFill(state: PaperState, order: PaperOrder, price: Dec, at: string,
   });
   return true;
 }
+
+/** Where and when `fillAtLimitNow` books its fill. */
+export interface FillNowContext {
+  /** ISO-8601 UTC instant of the fill. */
+  now: string;
+  /** The trading day the execution belongs to (the session in progress, else the last one closed). */
+  session: Session;
+  /**
+   * First session whose bar may trigger the stop legs the fill arms (the first session opening at
+   * or after `now`, so a leg never trades on a bar that began before its parent filled); undefined
+   * when no later session is known (the legs keep their eligibility).
+   */
+  legsEligibleFrom: string | undefined;
+}
+
+/**
+ * Fills an open, still unfilled limit order (a parent or simple order, not a leg) completely, right
+ * now, at its limit price: a real fill that did not come from a bar. Used to simulate a fill landing
+ * while a cancel is in flight (fault injection). The order's held stop legs start working, eligible
+ * from `ctx.legsEligibleFrom`; cash, position and executions move exactly as for a bar fill.
+ * @returns the new state and the filled order, or undefined (state untouched) when the order is
+ *   unknown, not such an order, or cannot be filled in full (short of cash, or of shares to sell).
+ */
+export function fillAtLimitNow(current: PaperState, orderId: string, ctx: FillNowContext): { state: PaperState; order: PaperOrder } | undefined {
+  const found = current.orders.find((o) => o.id === orderId);
+  if (
+    !found ||
+    found.parentId !== null ||
+    found.type !== 'limit' ||
+    found.limitPrice === null ||
+    !isWorking(found.status) ||
+    !dec(found.filledQty).isZero()
+  ) {
+    return undefined;
+  }
+  const state = structuredClone(current);
+  const order = state.orders.find((o) => o.id === orderId)!;
+  if (!applyFill(state, order, dec(order.limitPrice!), ctx.now, ctx.session) || order.status !== 'filled') return undefined;
+  for (const legId of order.legIds) {
+    const leg = state.orders.find((o) => o.id === legId);
+    if (!leg || leg.status !== 'held') continue;
+    leg.status = 'new';
+    if (ctx.legsEligibleFrom !== undefined) leg.eligibleFrom = ctx.legsEligibleFrom;
+    leg.updatedAt = ctx.now;
+  }
+  return { state, order };
+}

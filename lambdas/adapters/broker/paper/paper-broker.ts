@@ -29,6 +29,7 @@ import {
   accountOf,
   cancelOrder,
   executionsOf,
+  fillAtLimitNow,
   newPaperState,
   positionsOf,
   processSession,
@@ -136,6 +137,29 @@ export class PaperBroker implements BrokerPort {
 
   async listExecutions(filter: { after?: string }): Promise<BrokerExecution[]> {
     return this.read((state) => executionsOf(state, filter.after));
+  }
+
+  /**
+   * Fault-injection hook: an open, still unfilled limit order fills completely, now, at its limit
+   * price (a fill landing while a cancel is in flight). A real fill: cash, position, executions and
+   * the order's stop legs move as for any fill (see `fillAtLimitNow` in engine.ts).
+   * @returns the filled order, or undefined (nothing changed) when the order is unknown, not an open
+   *   unfilled limit order, the fill cannot be honoured, or `now` is before the calendar's first session.
+   */
+  async fillOpenOrderAtLimit(brokerOrderId: string): Promise<BrokerOrder | undefined> {
+    const calendar = await this.calendar();
+    return this.write(async (state) => {
+      const now = this.options.clock.now();
+      const inProgress = calendar.covers(newYorkDate(now)) ? calendar.sessionAt(now) : undefined;
+      const session = inProgress ?? lastClosedSessionAt(calendar, now);
+      if (!session) return { state, result: undefined };
+      const filled = fillAtLimitNow(state, brokerOrderId, {
+        now: now.toISOString(),
+        session,
+        legsEligibleFrom: firstSessionOpeningAtOrAfter(calendar, now)?.date,
+      });
+      return filled ? { state: filled.state, result: toBrokerOrder(filled.state, filled.order) } : { state, result: undefined };
+    });
   }
 
   // -------------------------------------------------------------------------------------------
