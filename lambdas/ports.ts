@@ -221,9 +221,13 @@ export interface BrokerPort {
   getAccount(): Promise<BrokerAccount>;
   listPositions(): Promise<BrokerPosition[]>;
   /**
-   * Orders by status filter, newest first; `open` means not in a terminal status. Legs are nested
-   * under their parent when the parent matches the filter too, and listed on their own otherwise
-   * (the live stop-loss of a filled entry), so no order appears twice.
+   * Orders by status filter, newest first; `open` means not in a terminal status. Every order,
+   * parent or leg, appears exactly once: either nested in its parent's `legs` (only when the parent
+   * is in the list too) or listed on its own — so the live stop-loss of a filled entry is always
+   * there for `open`. Which of the two an adapter uses may differ: the paper broker nests legs under
+   * a matching parent; the Alpaca adapter lists every order on its own (`nested=false`, because
+   * Alpaca's `nested=true` drops the open legs of a closed parent). Callers must walk `legs`
+   * recursively and assume neither shape.
    */
   listOrders(filter: { status: 'open' | 'closed' | 'all' }): Promise<BrokerOrder[]>;
   /** @returns undefined when the broker has no order with that client_order_id (HTTP 404). */

@@ -19,6 +19,7 @@ const DEFAULT_INITIAL_CASH = '100000';
 
 const USAGE = `usage: npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to YYYY-MM-DD] [--symbols A,B,...]
                    [--data-dir DIR] [--state-dir DIR] [--kill-switch ARMED|REDUCE_ONLY|HALTED] [--report FILE]
+                   [--broker paper|alpaca] [--fault-profile none|flaky|hostile] [--seed N]
 
   --date         session to trade (default: the last session in the data)
   --from/--to    run every NYSE session in the range, in order, on one account
@@ -26,7 +27,12 @@ const USAGE = `usage: npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to Y
   --data-dir     folder of daily CSVs named SYMBOL.csv or SYMBOL_data.csv (default: data/daily)
   --state-dir    where the local DynamoDB, paper account, kill switch and alerts live (default: .local/state)
   --kill-switch  set the kill-switch parameter before the run (local default on first use: ARMED)
-  --report FILE  write the run report as JSON`;
+  --report FILE  write the run report as JSON
+  --broker       paper (default): the local paper broker filling on real bars;
+                 alpaca: Alpaca's Trading API at APCA_API_BASE_URL (default the paper endpoint),
+                 keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY, real time
+  --fault-profile none|flaky|hostile   seeded faults injected into the paper broker (default none)
+  --seed N       seed of the fault injector (default 1); the same seed reproduces the same run`;
 
 /** A problem with the arguments or the data: exit code 2. */
 class UsageError extends Error {}
@@ -53,6 +59,9 @@ async function main(argv: string[]): Promise<number> {
         'state-dir': { type: 'string' },
         'kill-switch': { type: 'string' },
         report: { type: 'string' },
+        broker: { type: 'string' },
+        'fault-profile': { type: 'string' },
+        seed: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -67,9 +76,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Imported after the log level is set: the handlers create their logger at import time.
-  const [{ runLocal, LocalRunError }, report, { CsvMarketData }, { CsvCalendar }, { TradingCalendar, isCalendarDate }, { validateBarRows }, { parseStrategyConfig }, { KILL_SWITCH_STATES }] =
+  const [{ runLocal, LocalRunError }, { FAULT_PROFILES, isFaultProfile }, report, { CsvMarketData }, { CsvCalendar }, { TradingCalendar, isCalendarDate }, { validateBarRows }, { parseStrategyConfig }, { KILL_SWITCH_STATES }] =
     await Promise.all([
       import('./runner'),
+      import('../lambdas/adapters/broker/faults'),
       import('./report'),
       import('../lambdas/adapters/market-data/csv'),
       import('../lambdas/adapters/calendar/csv-calendar'),
@@ -94,6 +104,17 @@ async function main(argv: string[]): Promise<number> {
   const killSwitch = args['kill-switch'];
   if (killSwitch !== undefined && !(KILL_SWITCH_STATES as readonly string[]).includes(killSwitch)) {
     throw new UsageError(`--kill-switch must be one of ${KILL_SWITCH_STATES.join('|')}, got "${killSwitch}"`);
+  }
+
+  const brokerKind = args.broker ?? 'paper';
+  if (brokerKind !== 'paper' && brokerKind !== 'alpaca') throw new UsageError(`--broker must be paper or alpaca, got "${brokerKind}"`);
+  const faultProfile = args['fault-profile'] ?? 'none';
+  if (!isFaultProfile(faultProfile)) throw new UsageError(`--fault-profile must be one of ${FAULT_PROFILES.join('|')}, got "${faultProfile}"`);
+  if (faultProfile !== 'none' && brokerKind !== 'paper') throw new UsageError('--fault-profile injects faults into the paper broker only; drop it with --broker alpaca');
+  let seed = 1;
+  if (args.seed !== undefined) {
+    if (!/^\d{1,9}$/.test(args.seed)) throw new UsageError(`--seed must be a whole number 0..999999999, got "${args.seed}"`);
+    seed = Number(args.seed);
   }
 
   const dataDir = resolve(args['data-dir'] ?? DEFAULT_DATA_DIR);
@@ -174,6 +195,8 @@ async function main(argv: string[]): Promise<number> {
       initialCash: process.env.PAPER_INITIAL_CASH ?? DEFAULT_INITIAL_CASH,
       print,
       traceSteps: !isRange,
+      faultProfile,
+      seed,
       onSession: (r) => print(isRange ? report.formatSessionLine(r) : report.formatSessionReport(r)),
     });
   } catch (error) {

@@ -66,6 +66,8 @@ export interface SessionReport {
   /** Equity the risk check sized against (the session's frozen snapshot), USD. */
   decisionEquity: number | null;
   alerts: Array<{ severity: string; type: string; message: string }>;
+  /** Faults the seeded injector put into this session's broker calls, counted by kind (empty without --fault-profile). */
+  faults: Record<string, number>;
   /** What risk-check's start-of-run reconciliation found and did before deciding (null if it did not run). */
   startReconciliation: {
     matched: boolean;
@@ -108,7 +110,7 @@ const price = (value: string | null | undefined): number | null => (value ? toRe
 /** Builds the report of one session from the stores, after its execution finished. */
 export async function buildSessionReport(
   deps: Deps,
-  run: { runId: string; tradingDate: string; alerts: Alert[]; slot?: string },
+  run: { runId: string; tradingDate: string; alerts: Alert[]; slot?: string; faults?: Array<{ kind: string }> },
 ): Promise<SessionReport> {
   const { tradingDate } = run;
   const lock = await deps.tradingState.getRunLock(tradingDate, run.slot ?? DEFAULT_SLOT);
@@ -183,6 +185,7 @@ export async function buildSessionReport(
     equity: toReportNumber(account.equity),
     decisionEquity: toReportNumber(decided.snapshot.equity),
     alerts: run.alerts.map((a) => ({ severity: a.severity, type: a.type, message: a.message })),
+    faults: (run.faults ?? []).reduce<Record<string, number>>((counts, f) => ({ ...counts, [f.kind]: (counts[f.kind] ?? 0) + 1 }), {}),
     startReconciliation: decided.reconciliation
       ? {
           matched: decided.reconciliation.discrepancies.length === 0,
@@ -272,6 +275,8 @@ export function formatSessionReport(r: SessionReport): string {
     `Reconciliation after the close: ${r.reconciliation.matched ? 'ledger and broker agree' : `MISMATCH ${r.reconciliation.mismatches.map(describeDiscrepancy).join('; ')}`}` +
       `; ${r.reconciliation.cancels.length} stale entries cancelled; ${r.reconciliation.unprotected.length} unprotected positions`,
   );
+  const injected = Object.entries(r.faults);
+  if (injected.length > 0) lines.push(`Injected faults: ${injected.map(([kind, n]) => `${kind} ${n}`).join(', ')}`);
   lines.push(`Alerts: ${r.alerts.length}`);
   for (const a of r.alerts) lines.push(`   ${a.severity} ${a.type}: ${a.message}`);
   return lines.join('\n');

@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { LocalAlertSink } from '../lambdas/adapters/alerts/local-sink';
 import { PaperBroker } from '../lambdas/adapters/broker/paper/paper-broker';
+import { createFaultInjectingBroker, type FaultProfile, type FaultRecord } from '../lambdas/adapters/broker/faults';
+import { RetryingBroker } from '../lambdas/adapters/broker/retrying-broker';
 import { FilePaperAccountStore } from '../lambdas/adapters/broker/paper/stores';
 import { CsvCalendar } from '../lambdas/adapters/calendar/csv-calendar';
 import { SimClock } from '../lambdas/adapters/clock';
@@ -57,6 +59,10 @@ export interface LocalRunOptions {
   onSession?: (report: SessionReport) => void;
   /** Print one line per state-machine step as it finishes (single-session runs). */
   traceSteps?: boolean;
+  /** Seeded faults injected into the paper broker (default none). */
+  faultProfile?: FaultProfile;
+  /** Seed of the fault injector (default 1): the same seed reproduces the same run. */
+  seed?: number;
   print: (line: string) => void;
 }
 
@@ -95,12 +101,24 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
     const calendarPort = new CsvCalendar({ file: options.calendarFile });
     const killSwitch = new LocalFileKillSwitch(join(stateDir, 'kill-switch.json'), clock);
     const alerts = new LocalAlertSink(join(stateDir, 'alerts.jsonl'), options.print);
+    const paper = new PaperBroker({ store: paperStore, marketData, calendar: calendarPort, clock, initialCash: options.initialCash });
+    const faults: FaultRecord[] = [];
+    const profile = options.faultProfile ?? 'none';
+    // Simulated time: nothing is gained by really sleeping between retries or cancel polls.
+    const noWait = async () => undefined;
+    const broker =
+      profile === 'none'
+        ? paper
+        : new RetryingBroker(createFaultInjectingBroker(paper, { profile, seed: options.seed ?? 1, sleep: noWait, onFault: (f) => faults.push(f) }), {
+            sleep: noWait,
+          });
     const deps: Deps = {
       config: options.config,
       clock,
       marketData,
       calendar: calendarPort,
-      broker: new PaperBroker({ store: paperStore, marketData, calendar: calendarPort, clock, initialCash: options.initialCash }),
+      broker,
+      sleep: noWait,
       killSwitch,
       alerts,
       secrets: new EnvCredentials(),
@@ -137,6 +155,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       clock.advanceTo(newYorkTime(date, 9, 0));
       const runId = `local-${date}-${randomUUID().slice(0, 8)}`;
       const alertsBefore = alerts.published.length;
+      const faultsBefore = faults.length;
       const integrations: Record<string, LocalTask> = {
         'arn:aws:states:::sns:publish': async (parameters) => {
           const p = parameters as { Subject?: string; Message?: string };
@@ -159,7 +178,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       }
       // The session is over for this account: make sure the broker has played its bar.
       clock.advanceTo(new Date(Date.parse(session.closeUtc) + fetch.VERIFY_DELAY_MINUTES * 60_000));
-      const report = await buildSessionReport(deps, { runId, tradingDate: date, alerts: alerts.published.slice(alertsBefore) });
+      const report = await buildSessionReport(deps, { runId, tradingDate: date, alerts: alerts.published.slice(alertsBefore), faults: faults.slice(faultsBefore) });
       days.push(report);
       options.onSession?.(report);
     }

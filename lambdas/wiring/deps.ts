@@ -11,6 +11,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { parseStrategyConfig, type StrategyConfig } from '../core/config';
 import { TradingCalendar } from '../core/calendar';
 import { SnsAlerts } from '../adapters/alerts/sns';
+import { AlpacaBroker } from '../adapters/broker/alpaca/alpaca-broker';
+import { parseAlpacaLiveFlag } from '../adapters/broker/alpaca/config';
 import { PaperBroker } from '../adapters/broker/paper/paper-broker';
 import { DynamoPaperAccountStore } from '../adapters/broker/paper/stores';
 import { CsvCalendar } from '../adapters/calendar/csv-calendar';
@@ -38,10 +40,12 @@ export interface Deps {
   ledger: DynamoOrderLedger;
   tradingState: DynamoTradingStateStore;
   artifacts: DynamoRunArtifacts;
+  /** Waits between broker polls (cancel-and-verify). Default: real timers; tests and local runs may pass a no-op. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
-/** Supported values of the BROKER variable. */
-export const BROKERS = ['paper'] as const;
+/** Supported values of the BROKER variable: `paper` (default) or `alpaca` (Alpaca Trading API v2). */
+export const BROKERS = ['paper', 'alpaca'] as const;
 
 /**
  * Deps for a Lambda, from environment variables (names in ENV and TABLES).
@@ -62,8 +66,17 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
   const tradingState = once(
     () => new DynamoTradingStateStore(db(), tableNamesFromEnv(env, ['tradingState']).tradingState!, config.strategyId),
   );
+  const secrets = once(() => new SecretsManagerCredentials(new SecretsManagerClient({}), required(ENV.apiKeysSecretArn)));
   const broker = once((): BrokerPort => {
     const kind = env[ENV.broker] ?? 'paper';
+    if (kind === 'alpaca') {
+      // Keys from Secrets Manager; paper endpoint unless ALPACA_LIVE=true (a live URL without it is refused).
+      return new AlpacaBroker({
+        credentials: secrets(),
+        baseUrl: env[ENV.alpacaBaseUrl],
+        live: parseAlpacaLiveFlag(env[ENV.alpacaLive]),
+      });
+    }
     if (kind !== 'paper') {
       throw new Error(`${ENV.broker}=${kind} is not supported in this release; supported: ${BROKERS.join(', ')}`);
     }
@@ -86,7 +99,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
   lazy('broker', broker);
   lazy('killSwitch', () => new SsmKillSwitch(new SSMClient({}), required(ENV.killSwitchParameter)));
   lazy('alerts', () => new SnsAlerts(new SNSClient({}), required(ENV.alertTopicArn)));
-  lazy('secrets', () => new SecretsManagerCredentials(new SecretsManagerClient({}), required(ENV.apiKeysSecretArn)));
+  lazy('secrets', secrets);
   lazy('ledger', () => new DynamoOrderLedger(db(), tableNamesFromEnv(env, ['orderLedger']).orderLedger!, config.strategyId));
   lazy('tradingState', tradingState);
   lazy('artifacts', () => new DynamoRunArtifacts(db(), tableNamesFromEnv(env, ['runArtifacts']).runArtifacts!));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AlpacaBroker } from '../../../lambdas/adapters/broker/alpaca/alpaca-broker';
 import { PaperBroker } from '../../../lambdas/adapters/broker/paper/paper-broker';
 import { depsFromEnv } from '../../../lambdas/wiring/deps';
 
@@ -22,8 +23,27 @@ describe('depsFromEnv (Lambda wiring)', () => {
   });
 
   it('refuses a broker this release does not have, instead of trading somewhere unexpected', () => {
-    const deps = depsFromEnv({ BROKER: 'alpaca', TRADING_STATE_TABLE: 't' });
-    expect(() => deps.broker).toThrow('BROKER=alpaca is not supported in this release; supported: paper');
+    const deps = depsFromEnv({ BROKER: 'ibkr', TRADING_STATE_TABLE: 't' });
+    expect(() => deps.broker).toThrow('BROKER=ibkr is not supported in this release; supported: paper, alpaca');
+  });
+
+  it('wires the Alpaca adapter on the paper endpoint when BROKER=alpaca (keys from the API keys secret)', () => {
+    const deps = depsFromEnv({ BROKER: 'alpaca', API_KEYS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:keys' });
+    expect(deps.broker).toBeInstanceOf(AlpacaBroker);
+    expect((deps.broker as AlpacaBroker).endpoint).toEqual({ baseUrl: 'https://paper-api.alpaca.markets', mode: 'paper' });
+  });
+
+  it('BROKER=alpaca needs the API keys secret', () => {
+    const deps = depsFromEnv({ BROKER: 'alpaca' });
+    expect(() => deps.broker).toThrow('environment variable API_KEYS_SECRET_ARN is not set');
+  });
+
+  it('refuses the live Alpaca endpoint unless ALPACA_LIVE=true', () => {
+    const base = { BROKER: 'alpaca', API_KEYS_SECRET_ARN: 'arn:keys', APCA_API_BASE_URL: 'https://api.alpaca.markets' };
+    expect(() => depsFromEnv(base).broker).toThrow(/refusing APCA_API_BASE_URL=https:\/\/api\.alpaca\.markets: it is the LIVE \(real money\) endpoint/);
+    expect(() => depsFromEnv({ ...base, ALPACA_LIVE: 'false' }).broker).toThrow(/LIVE \(real money\)/);
+    expect(() => depsFromEnv({ ...base, ALPACA_LIVE: 'yes' }).broker).toThrow('ALPACA_LIVE must be "true"');
+    expect((depsFromEnv({ ...base, ALPACA_LIVE: 'true' }).broker as AlpacaBroker).endpoint).toEqual({ baseUrl: 'https://api.alpaca.markets', mode: 'live' });
   });
 
   it('validates STRATEGY_CONFIG and names the bad field', () => {
