@@ -374,17 +374,24 @@ export interface UnprotectedPosition {
 }
 
 /**
- * Long positions not fully covered by working sell stop orders (including stop legs).
- * @param orders broker orders, parents with their legs nested (legs are inspected too).
+ * Long positions not fully covered by live sell stop orders (including stop legs).
+ * A `held` stop leg counts as live only once its parent filled (Alpaca holds a bracket's stop
+ * while its OCO take-profit works; an OTO's stop is held until the entry fills). Brokers that list
+ * legs on their own (Alpaca with nested=false) do not say who the parent is, so the caller passes
+ * `parentFilled`, answered from the ledger's leg → parent records.
+ * @param orders broker orders, legs nested under their parent or listed on their own.
+ * @param parentFilled for a leg listed on its own: whether its parent order is filled.
  */
-export function findUnprotectedPositions(positions: readonly BrokerPosition[], orders: readonly BrokerOrder[]): UnprotectedPosition[] {
+export function findUnprotectedPositions(
+  positions: readonly BrokerPosition[],
+  orders: readonly BrokerOrder[],
+  parentFilled: (leg: BrokerOrder) => boolean = () => false,
+): UnprotectedPosition[] {
   const covered = new Map<string, Dec>();
   const visit = (o: BrokerOrder, parent: BrokerOrder | undefined): void => {
     const isStop = o.side === 'sell' && (o.type === 'stop' || o.type === 'stop_limit');
-    // A `held` stop leg protects only once its parent filled (Alpaca holds a bracket's stop while its
-    // OCO take-profit works); a held leg under an unfilled or unknown parent protects nothing yet.
-    const live = WORKING_STATUSES.has(o.status) || (o.status === 'held' && parent !== undefined && parent.status === 'filled');
-    if (isStop && live) {
+    const heldLive = o.status === 'held' && (parent !== undefined ? parent.status === 'filled' : parentFilled(o));
+    if (isStop && (WORKING_STATUSES.has(o.status) || heldLive)) {
       const remaining = dec(o.qty).minus(dec(o.filledQty));
       covered.set(o.symbol, (covered.get(o.symbol) ?? new Dec(0)).plus(remaining));
     }
@@ -399,4 +406,16 @@ export function findUnprotectedPositions(positions: readonly BrokerPosition[], o
     if (cover.lt(qty)) out.push({ symbol: p.symbol, qty: qty.toString(), protectedQty: cover.toString() });
   }
   return out;
+}
+
+/**
+ * `parentFilled` for findUnprotectedPositions from ledger records: a leg (by client_order_id) whose
+ * parent's ledger status is `filled`.
+ */
+export function parentFilledFromLedger(orders: readonly LedgerOrder[]): (leg: BrokerOrder) => boolean {
+  const byId = new Map(orders.map((o) => [o.clientOrderId, o]));
+  return (leg) => {
+    const parentId = byId.get(leg.clientOrderId)?.parentClientOrderId;
+    return parentId !== null && parentId !== undefined && byId.get(parentId)?.status === 'filled';
+  };
 }

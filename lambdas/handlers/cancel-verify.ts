@@ -16,7 +16,7 @@
  *
  * Artifact out: VERIFICATION.
  */
-import { findUnprotectedPositions, type Discrepancy, type LedgerFill, type UnprotectedPosition } from '../core/ledger';
+import { findUnprotectedPositions, parentFilledFromLedger, type Discrepancy, type LedgerFill, type UnprotectedPosition } from '../core/ledger';
 import type { Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
@@ -59,7 +59,11 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
   const cancels = await cancelStaleEntries(deps, synced.records.values(), base, errors, cancelFills);
   const reconciliation = await reconcileWithBroker(deps, base);
 
-  const unprotected = findUnprotectedPositions(reconciliation.brokerPositions, reconciliation.brokerOpenOrders);
+  const unprotected = findUnprotectedPositions(
+    reconciliation.brokerPositions,
+    reconciliation.brokerOpenOrders,
+    parentFilledFromLedger(await deps.ledger.listOrders()),
+  );
   if (unprotected.length > 0) {
     await deps.alerts.publish({
       severity: 'CRITICAL',

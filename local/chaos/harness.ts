@@ -33,7 +33,7 @@ import { newYorkTime, type TradingCalendar } from '../../lambdas/core/calendar';
 import type { StrategyConfig } from '../../lambdas/core/config';
 import { effectiveTradingState, KILL_SWITCH_STATES, type KillSwitchState } from '../../lambdas/core/kill-switch';
 import { parseClientOrderId } from '../../lambdas/core/client-order-id';
-import { findUnprotectedPositions } from '../../lambdas/core/ledger';
+import { findUnprotectedPositions, parentFilledFromLedger } from '../../lambdas/core/ledger';
 import { cancelVerifyStep } from '../../lambdas/handlers/cancel-verify';
 import { featuresStep } from '../../lambdas/handlers/features';
 import { fetchStep, VERIFY_DELAY_MINUTES } from '../../lambdas/handlers/fetch';
@@ -206,7 +206,11 @@ export async function runChaosCase(env: ChaosEnvironment, scenario: ChaosScenari
   for (const [key, n] of entries) if (n > 1) violations.push(`I1 ${n} entries at the broker for ${key}`);
 
   // I3
-  const unprotected = findUnprotectedPositions(reconciled.brokerPositions, await paper.listOrders({ status: 'open' }));
+  const unprotected = findUnprotectedPositions(
+    reconciled.brokerPositions,
+    await paper.listOrders({ status: 'open' }),
+    parentFilledFromLedger(await deps.ledger.listOrders()),
+  );
   if (unprotected.length > 0) {
     const reported = [...lastVerifyAlerts, ...alerts.published].some((a) => a.type === 'UNPROTECTED_POSITION');
     if (!reported) violations.push(`I3 unprotected and unreported: ${unprotected.map((u) => `${u.symbol} ${u.qty}`).join(', ')}`);

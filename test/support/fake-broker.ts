@@ -203,6 +203,13 @@ export class FakeBroker implements BrokerPort {
     this.markCanceled(stored);
   }
 
+  /** Reports an execution again (a replayed fill event): same id, same fields. */
+  replayExecution(index = -1): void {
+    const e = this.executions.at(index);
+    if (!e) throw new Error('FakeBroker: no execution to replay');
+    this.executions.push({ ...e });
+  }
+
   /** Sets an order's status directly (e.g. a broker-side correction). */
   setStatus(clientOrderId: string, status: AlpacaOrderStatus): void {
     const stored = this.mustFind(clientOrderId);
@@ -376,6 +383,28 @@ export class FakeBroker implements BrokerPort {
         legIds: [],
       };
       this.orders.set(legId, leg);
+      parent.legIds.push(legId);
+    }
+    if (request.takeProfit) {
+      // Bracket: the take-profit limit leg (held until the entry fills, like the stop).
+      const legId = this.nextId();
+      this.orders.set(legId, {
+        order: {
+          ...base,
+          id: legId,
+          clientOrderId: `${legId}-leg`,
+          symbol: request.symbol,
+          side: request.side === 'buy' ? 'sell' : 'buy',
+          type: 'limit',
+          orderClass: request.orderClass,
+          qty: request.qty,
+          limitPrice: request.takeProfit.limitPrice,
+          stopPrice: null,
+          status: 'held',
+        },
+        parentId: id,
+        legIds: [],
+      });
       parent.legIds.push(legId);
     }
     return parent;
