@@ -24,7 +24,7 @@ import {
   type SubmitOrderRequest,
 } from '../../ports';
 
-export const MAX_ATTEMPTS = 6;
+export const MAX_ATTEMPTS = 8;
 export const BASE_DELAY_MS = 50;
 export const MAX_DELAY_MS = 2_000;
 

@@ -59,17 +59,16 @@ export async function collectErrors(errors: string[], what: string, fn: () => Pr
 
 /**
  * The broker's executions since `LATE_FILL_LOOKBACK_MS` before the oldest order to be synced.
- * @returns [] (and the error in `errors`) when the broker cannot list them: fills then come from
- *   the orders' filled qty, which is still exact in quantity.
+ * @returns [] when the broker cannot list them (not an error: fills then come from the orders'
+ *   filled qty, exact in quantity, priced from the average fill price, with no execution id).
  */
-async function recentExecutions(deps: Deps, orders: readonly LedgerOrder[], now: string, errors: string[]): Promise<BrokerExecution[]> {
+async function recentExecutions(deps: Deps, orders: readonly LedgerOrder[], now: string): Promise<BrokerExecution[]> {
   if (orders.length === 0) return [];
   const oldest = Math.min(...orders.map((o) => Date.parse(o.createdAt)), Date.parse(now));
   const after = new Date(oldest - LATE_FILL_LOOKBACK_MS).toISOString();
   try {
     return await deps.broker.listExecutions({ after });
-  } catch (error) {
-    errors.push(`list executions: ${(error as Error).name}: ${(error as Error).message}`);
+  } catch {
     return [];
   }
 }
@@ -100,7 +99,7 @@ export async function syncOpenOrders(deps: Deps, base: Omit<SyncContext, 'now' |
     (o) => isLedgerOpen(o.status) || (LATE_FILL_STATUSES.has(o.status) && o.brokerOrderId !== null && Date.parse(o.updatedAt) >= checkFrom),
   );
   due.sort((a, b) => Number(a.parentClientOrderId !== null) - Number(b.parentClientOrderId !== null));
-  const executions = await recentExecutions(deps, due, now(), summary.errors);
+  const executions = await recentExecutions(deps, due, now());
   const ctx = (): SyncContext => ({ ...base, now: now(), executions });
 
   const sync = async (record: LedgerOrder): Promise<void> => {
