@@ -4,6 +4,7 @@
  * `cdk synth` instead of producing a stack that pages nobody or trades at the wrong hour.
  */
 import type { Node } from 'constructs';
+import { resolveAlpacaEndpoint } from '../lambdas/adapters/broker/alpaca/config';
 import { parseStrategyConfig as validateStrategyConfig } from '../lambdas/core/config';
 
 /** Context keys this app reads. */
@@ -18,7 +19,18 @@ export const CONTEXT_KEYS = {
   scheduleHour: 'scheduleHour',
   /** Minute (0-59) the daily run starts; default 0. */
   scheduleMinute: 'scheduleMinute',
+  /** Broker the functions trade with: `paper` (default, the simulated account in DynamoDB) or `alpaca`. */
+  broker: 'broker',
+  /** Alpaca REST origin (APCA_API_BASE_URL); default Alpaca's paper endpoint. Only with broker=alpaca. */
+  alpacaBaseUrl: 'alpacaBaseUrl',
+  /** `true` to trade real money on Alpaca's live endpoint (ALPACA_LIVE=true); default false. Only with broker=alpaca. */
+  alpacaLive: 'alpacaLive',
 } as const;
+
+/** Brokers the deployed functions support (the BROKER variable). */
+export const DEPLOY_BROKERS = ['paper', 'alpaca'] as const;
+/** A broker the deployed functions support. */
+export type DeployBroker = (typeof DEPLOY_BROKERS)[number];
 
 /** Validated deploy-time options. */
 export interface PipelineConfig {
@@ -32,6 +44,12 @@ export interface PipelineConfig {
   readonly scheduleHour: number;
   /** Schedule minute, integer 0-59. */
   readonly scheduleMinute: number;
+  /** BROKER of the functions that talk to the broker. Default `paper`. */
+  readonly broker: DeployBroker;
+  /** APCA_API_BASE_URL (an https origin), or undefined for the adapter's default (paper, or live when alpacaLive). */
+  readonly alpacaBaseUrl?: string;
+  /** ALPACA_LIVE: true only when the owner asked for live trading (requires broker `alpaca`). Default false. */
+  readonly alpacaLive: boolean;
 }
 
 /** Default start of the daily run: 09:00 New York time, before the 09:30 open. */
@@ -53,7 +71,9 @@ const E164 = /^\+[1-9]\d{6,14}$/;
  * @param node any construct node in the app (context is inherited from the App).
  * @returns the validated options; absent optional keys are undefined, schedule fields get defaults.
  * @throws ConfigError if any value is present but malformed (bad e-mail, non-E.164 phone, strategy
- *   config that is not a JSON object, hour outside 0-23 or minute outside 0-59 or not an integer).
+ *   config that is not a JSON object, hour outside 0-23 or minute outside 0-59 or not an integer,
+ *   unknown broker, alpacaLive not true/false, alpacaBaseUrl/alpacaLive without broker `alpaca`, or an
+ *   alpacaBaseUrl the Alpaca adapter would refuse, e.g. the live endpoint without alpacaLive).
  */
 export function readPipelineConfig(node: Node): PipelineConfig {
   const alertEmail = optionalString(node, CONTEXT_KEYS.alertEmail);
@@ -72,7 +92,49 @@ export function readPipelineConfig(node: Node): PipelineConfig {
     strategyConfig: parseStrategyConfig(node.tryGetContext(CONTEXT_KEYS.strategyConfig)),
     scheduleHour: parseBoundedInt(node, CONTEXT_KEYS.scheduleHour, 0, 23, DEFAULT_SCHEDULE_HOUR),
     scheduleMinute: parseBoundedInt(node, CONTEXT_KEYS.scheduleMinute, 0, 59, DEFAULT_SCHEDULE_MINUTE),
+    ...readBrokerOptions(node),
   };
+}
+
+/**
+ * broker, alpacaBaseUrl and alpacaLive, checked together: the Alpaca options need broker `alpaca`,
+ * and the base URL must be one the adapter accepts for that live flag (resolveAlpacaEndpoint:
+ * https, the live endpoint only with alpacaLive=true, no loopback address a Lambda cannot reach).
+ */
+function readBrokerOptions(node: Node): Pick<PipelineConfig, 'broker' | 'alpacaBaseUrl' | 'alpacaLive'> {
+  const brokerValue = optionalString(node, CONTEXT_KEYS.broker) ?? 'paper';
+  if (!(DEPLOY_BROKERS as readonly string[]).includes(brokerValue)) {
+    throw new ConfigError(`context ${CONTEXT_KEYS.broker} must be one of ${DEPLOY_BROKERS.join(', ')}, got ${JSON.stringify(brokerValue)}`);
+  }
+  const broker = brokerValue as DeployBroker;
+  const alpacaLive = parseBoolean(node, CONTEXT_KEYS.alpacaLive, false);
+  const alpacaBaseUrl = optionalString(node, CONTEXT_KEYS.alpacaBaseUrl);
+  if (broker !== 'alpaca') {
+    if (alpacaLive) throw new ConfigError(`context ${CONTEXT_KEYS.alpacaLive}=true requires ${CONTEXT_KEYS.broker}=alpaca, got ${CONTEXT_KEYS.broker}=${broker}`);
+    if (alpacaBaseUrl !== undefined) {
+      throw new ConfigError(`context ${CONTEXT_KEYS.alpacaBaseUrl} is only used with ${CONTEXT_KEYS.broker}=alpaca, got ${CONTEXT_KEYS.broker}=${broker}`);
+    }
+    return { broker, alpacaBaseUrl: undefined, alpacaLive };
+  }
+  let mode: string;
+  try {
+    mode = resolveAlpacaEndpoint({ baseUrl: alpacaBaseUrl, live: alpacaLive }).mode;
+  } catch (err) {
+    throw new ConfigError(`context ${CONTEXT_KEYS.alpacaBaseUrl}/${CONTEXT_KEYS.alpacaLive}: ${(err as Error).message}`);
+  }
+  if (mode === 'local') {
+    throw new ConfigError(`context ${CONTEXT_KEYS.alpacaBaseUrl} ${JSON.stringify(alpacaBaseUrl)} is a loopback address; a deployed Lambda cannot reach it`);
+  }
+  return { broker, alpacaBaseUrl, alpacaLive };
+}
+
+/** Boolean context value: true/false or the strings "true"/"false" (from `-c key=true`); the default when absent. */
+function parseBoolean(node: Node, key: string, fallback: boolean): boolean {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new ConfigError(`context ${key} must be true or false, got ${JSON.stringify(raw)}`);
 }
 
 /** Context value as a trimmed non-empty string, or undefined when absent or empty. */

@@ -23,6 +23,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct, IConstruct } from 'constructs';
 import { PARTITION_KEY, SORT_KEY, TABLES, type TableKey } from '../lambdas/adapters/dynamodb/tables';
+import { resolveAlpacaEndpoint } from '../lambdas/adapters/broker/alpaca/config';
 import { ENV } from '../lambdas/wiring/env';
 import { PipelineFunction } from './pipeline-function';
 import { LAMBDA_CALENDAR_FILE, LAMBDA_DATA_DIR, STATE_MACHINE_ASL_FILE } from './paths';
@@ -68,6 +69,8 @@ export interface FunctionSpec {
   readonly alerts: boolean;
   /** Read the API-key secret. */
   readonly apiKeys: boolean;
+  /** Talks to the broker: gets BROKER, ALPACA_LIVE and (when set) APCA_API_BASE_URL. */
+  readonly broker: boolean;
 }
 
 /**
@@ -86,6 +89,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     killSwitch: false,
     alerts: true,
     apiKeys: true,
+    broker: false,
   },
   {
     id: 'Features',
@@ -98,6 +102,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     killSwitch: false,
     alerts: false,
     apiKeys: false,
+    broker: false,
   },
   {
     id: 'Predict',
@@ -110,6 +115,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     killSwitch: false,
     alerts: false,
     apiKeys: false,
+    broker: false,
   },
   {
     id: 'RiskCheck',
@@ -122,6 +128,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     killSwitch: true,
     alerts: true,
     apiKeys: true,
+    broker: true,
   },
   {
     id: 'Orders',
@@ -134,6 +141,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     killSwitch: true,
     alerts: true,
     apiKeys: true,
+    broker: true,
   },
   {
     id: 'CancelVerify',
@@ -146,6 +154,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     killSwitch: false,
     alerts: true,
     apiKeys: true,
+    broker: true,
   },
 ];
 
@@ -181,7 +190,7 @@ export class TradingPipelineStack extends Stack {
 
   constructor(scope: Construct, id: string, props: TradingPipelineStackProps = {}) {
     super(scope, id, {
-      description: 'Scheduled trading pipeline: Step Functions + Lambda + DynamoDB, paper broker.',
+      description: 'Scheduled trading pipeline: Step Functions + Lambda + DynamoDB; paper broker or Alpaca (context broker).',
       ...props,
     });
     const config = props.config ?? readPipelineConfig(this.node);
@@ -204,6 +213,10 @@ export class TradingPipelineStack extends Stack {
     new CfnOutput(this, 'AlertTopicArn', {
       value: this.alertTopic.topicArn,
       description: 'SNS topic receiving pipeline alerts and alarms.',
+    });
+    new CfnOutput(this, 'Broker', {
+      value: describeBroker(config),
+      description: 'Broker the risk-check, orders and cancel-verify functions trade with (context broker, alpacaBaseUrl, alpacaLive).',
     });
     new CfnOutput(this, 'ApiKeysSecretName', {
       value: API_KEYS_SECRET_NAME,
@@ -327,7 +340,6 @@ export class TradingPipelineStack extends Stack {
     const result: Record<string, PipelineFunction> = {};
     for (const spec of FUNCTION_SPECS) {
       const environment: Record<string, string> = {
-        [ENV.broker]: 'paper',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: 'INFO',
       };
@@ -342,6 +354,7 @@ export class TradingPipelineStack extends Stack {
       if (spec.killSwitch) environment[ENV.killSwitchParameter] = this.killSwitch.parameterName;
       if (spec.alerts) environment[ENV.alertTopicArn] = this.alertTopic.topicArn;
       if (spec.apiKeys) environment[ENV.apiKeysSecretArn] = this.apiKeys.secretArn;
+      if (spec.broker) Object.assign(environment, brokerEnvironment(config));
 
       const fn = new PipelineFunction(this, spec.id, {
         handlerFile: spec.handlerFile,
@@ -501,6 +514,26 @@ export class TradingPipelineStack extends Stack {
         'cannot rotate them. The owner rotates them at the provider and updates the secret.',
     );
   }
+}
+
+/**
+ * The broker variables of a function that talks to the broker: BROKER, ALPACA_LIVE (`true` only when
+ * the owner deployed with alpacaLive=true) and APCA_API_BASE_URL when a base URL was given. The keys
+ * themselves stay in the API-key secret.
+ */
+export function brokerEnvironment(config: Pick<PipelineConfig, 'broker' | 'alpacaBaseUrl' | 'alpacaLive'>): Record<string, string> {
+  return {
+    [ENV.broker]: config.broker,
+    [ENV.alpacaLive]: config.alpacaLive ? 'true' : 'false',
+    ...(config.alpacaBaseUrl !== undefined ? { [ENV.alpacaBaseUrl]: config.alpacaBaseUrl } : {}),
+  };
+}
+
+/** One line for the Broker output: which broker and endpoint the deployed functions trade with. */
+export function describeBroker(config: Pick<PipelineConfig, 'broker' | 'alpacaBaseUrl' | 'alpacaLive'>): string {
+  if (config.broker === 'paper') return 'paper (simulated account in DynamoDB, fills on the bundled daily bars)';
+  const { baseUrl, mode } = resolveAlpacaEndpoint({ baseUrl: config.alpacaBaseUrl, live: config.alpacaLive });
+  return `alpaca ${mode === 'live' ? 'LIVE (real money)' : mode} at ${baseUrl}; keys from the ${API_KEYS_SECRET_NAME} secret`;
 }
 
 /** Acknowledges (suppresses) one cdk-nag rule or finding on a construct and its children, with a reason. */

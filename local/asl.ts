@@ -4,15 +4,15 @@
  * - Every Task state is bound to an in-process function: `${XFunctionArn}` resources to the
  *   Lambda handler registered under `X`, service integrations (e.g. `arn:aws:states:::sns:publish`)
  *   to a local implementation. An unbound Task is an error, so a new state cannot be skipped.
- * - Wait states do not sleep: they resolve at once and the simulated clock jumps to the instant
- *   the Wait would have resumed at (Timestamp/TimestampPath, or now + Seconds/SecondsPath), just
- *   before the state that follows it runs.
+ * - Wait states are handed to the bound clock: the interpreter's own wait is zero, and just before
+ *   the state that follows a Wait runs, `clock.advanceTo(instant)` is awaited with the instant the
+ *   Wait would have resumed at (Timestamp/TimestampPath, or now + Seconds/SecondsPath). A simulated
+ *   clock (SimClock, paper runs) jumps there at once; the wall clock (Alpaca runs) really waits.
  * - Retry pauses are zero (there is nothing to wait for in-process).
  */
 import { readFile } from 'node:fs/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { JSONPath } from 'jsonpath-plus';
-import type { SimClock } from '../lambdas/adapters/clock';
 
 type StateDefinition = {
   Type: string;
@@ -27,12 +27,25 @@ export type AslDefinition = { StartAt: string; States: Record<string, StateDefin
 
 export type LocalTask = (input: unknown) => Promise<unknown>;
 
+/**
+ * The time source a local execution runs on: `now()` for the handlers, `advanceTo()` for Wait
+ * states. A simulated clock (SimClock) jumps synchronously; a wall clock resolves once the instant
+ * has really come. Either way `advanceTo` never moves time backwards (an instant in the past is a no-op).
+ */
+export interface LocalClock {
+  /** The current instant. */
+  now(): Date;
+  /** Moves to (or waits for) `at`; resolves once `now()` is at or after it. */
+  advanceTo(at: Date): void | Promise<void>;
+}
+
 export interface LocalBindings {
   /** Keyed by the placeholder name inside `${...}` minus nothing, e.g. `FetchFunctionArn`. */
   functions: Record<string, LocalTask>;
   /** Keyed by the integration resource ARN, e.g. `arn:aws:states:::sns:publish`. */
   integrations: Record<string, LocalTask>;
-  clock: SimClock;
+  /** Advanced (awaited) to each Wait state's resume instant before the state after the Wait runs. */
+  clock: LocalClock;
 }
 
 const PLACEHOLDER = /\$\{([A-Za-z0-9]+)\}/g;
@@ -81,13 +94,13 @@ export async function executeLocally(
     if (!handler) throw new Error(`no local binding for Task state ${stateName} (resource ${resource})`);
     taskHandlers[stateName] = handler;
   }
-  // A Task that follows a Wait first moves the simulated clock to the Wait's resume instant.
+  // A Task that follows a Wait first moves the clock to (or waits for) the Wait's resume instant.
   for (const [waitName, wait] of Object.entries(original.States)) {
     if (wait.Type !== 'Wait' || !wait.Next) continue;
     const next = taskHandlers[wait.Next];
     if (!next) throw new Error(`Wait state ${waitName} must be followed by a Task state to be simulated locally`);
     taskHandlers[wait.Next] = async (taskInput) => {
-      bindings.clock.advanceTo(resumeInstant(waitName, wait, taskInput, bindings.clock.now()));
+      await bindings.clock.advanceTo(resumeInstant(waitName, wait, taskInput, bindings.clock.now()));
       return next(taskInput);
     };
   }

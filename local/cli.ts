@@ -1,6 +1,12 @@
 /**
  * `npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to YYYY-MM-DD] [--symbols A,B,...]
- *   [--data-dir DIR] [--state-dir DIR] [--kill-switch ARMED|REDUCE_ONLY|HALTED] [--report FILE]`
+ *   [--data-dir DIR] [--state-dir DIR] [--kill-switch ARMED|REDUCE_ONLY|HALTED] [--report FILE]
+ *   [--broker paper|alpaca] [--fault-profile none|flaky|hostile] [--seed N]`
+ *
+ * `--broker alpaca` trades one session (default today, New York) on Alpaca's Trading API in real
+ * time: keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY (checked before anything runs), endpoint
+ * from APCA_API_BASE_URL (default paper; live only with ALPACA_LIVE=true), sessions from Alpaca's
+ * calendar; the run waits for the close before cancel-verify.
  *
  * Exit codes: 0 when the run completes (even if trading was halted); 2 for bad arguments or
  * unreadable data, with a message naming the problem; 1 when an execution fails.
@@ -16,21 +22,27 @@ const DEFAULT_DATA_DIR = resolve(ROOT, 'data/daily');
 const CALENDAR_FILE = resolve(ROOT, 'data/calendars/xnys-sessions-1990-2023.csv');
 const ASL_FILE = resolve(ROOT, 'state-machines/trading-pipeline.asl.json');
 const DEFAULT_INITIAL_CASH = '100000';
+/** With --broker alpaca, bars ending more than this before the session get a note (a weekend plus a holiday is 4 days). */
+const STALE_DATA_NOTE_MS = 4 * 86_400_000;
 
 const USAGE = `usage: npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to YYYY-MM-DD] [--symbols A,B,...]
                    [--data-dir DIR] [--state-dir DIR] [--kill-switch ARMED|REDUCE_ONLY|HALTED] [--report FILE]
                    [--broker paper|alpaca] [--fault-profile none|flaky|hostile] [--seed N]
 
-  --date         session to trade (default: the last session in the data)
-  --from/--to    run every NYSE session in the range, in order, on one account
+  --date         session to trade (default: the last session in the data; with --broker alpaca: today in New York)
+  --from/--to    run every NYSE session in the range, in order, on one account (paper broker only)
   --symbols      universe override (default: every symbol in --data-dir except the benchmark SPY)
   --data-dir     folder of daily CSVs named SYMBOL.csv or SYMBOL_data.csv (default: data/daily)
-  --state-dir    where the local DynamoDB, paper account, kill switch and alerts live (default: .local/state)
-  --kill-switch  set the kill-switch parameter before the run (local default on first use: ARMED)
+  --state-dir    where the local DynamoDB, paper account, kill switch and alerts live
+                 (default: .local/state; with --broker alpaca: .local/alpaca-paper, or .local/alpaca-live)
+  --kill-switch  set the kill-switch parameter before the run (local default on first use: ARMED;
+                 HALTED with ALPACA_LIVE=true)
   --report FILE  write the run report as JSON
-  --broker       paper (default): the local paper broker filling on real bars;
-                 alpaca: Alpaca's Trading API at APCA_API_BASE_URL (default the paper endpoint),
-                 keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY, real time
+  --broker       paper (default): the local paper broker filling on real bars, simulated time;
+                 alpaca: Alpaca's Trading API at APCA_API_BASE_URL (default the paper endpoint;
+                 the live endpoint only with ALPACA_LIVE=true), keys from APCA_API_KEY_ID /
+                 APCA_API_SECRET_KEY, sessions from Alpaca's calendar, real time (the run waits
+                 until 15 minutes after the close before cancel-verify)
   --fault-profile none|flaky|hostile   seeded faults injected into the paper broker (default none)
   --seed N       seed of the fault injector (default 1); the same seed reproduces the same run`;
 
@@ -76,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Imported after the log level is set: the handlers create their logger at import time.
-  const [{ runLocal, LocalRunError }, { FAULT_PROFILES, isFaultProfile }, report, { CsvMarketData }, { CsvCalendar }, { TradingCalendar, isCalendarDate }, { validateBarRows }, { parseStrategyConfig }, { KILL_SWITCH_STATES }] =
+  const [{ runLocal, LocalRunError, alpacaSettingsFromEnv }, { FAULT_PROFILES, isFaultProfile }, report, { CsvMarketData }, { CsvCalendar }, { TradingCalendar, isCalendarDate, newYorkDate }, { validateBarRows }, { parseStrategyConfig }, { KILL_SWITCH_STATES }] =
     await Promise.all([
       import('./runner'),
       import('../lambdas/adapters/broker/faults'),
@@ -111,6 +123,19 @@ async function main(argv: string[]): Promise<number> {
   const faultProfile = args['fault-profile'] ?? 'none';
   if (!isFaultProfile(faultProfile)) throw new UsageError(`--fault-profile must be one of ${FAULT_PROFILES.join('|')}, got "${faultProfile}"`);
   if (faultProfile !== 'none' && brokerKind !== 'paper') throw new UsageError('--fault-profile injects faults into the paper broker only; drop it with --broker alpaca');
+  let alpacaMode: string | undefined;
+  if (brokerKind === 'alpaca') {
+    if (from || to) {
+      throw new UsageError('--from/--to replays past sessions, which only makes sense on the paper broker; --broker alpaca trades one session in real time (--date, default today)');
+    }
+    // Keys, ALPACA_LIVE and APCA_API_BASE_URL are checked before anything runs.
+    try {
+      alpacaMode = alpacaSettingsFromEnv(process.env).endpoint.mode;
+    } catch (error) {
+      if (error instanceof LocalRunError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
   let seed = 1;
   if (args.seed !== undefined) {
     if (!/^\d{1,9}$/.test(args.seed)) throw new UsageError(`--seed must be a whole number 0..999999999, got "${args.seed}"`);
@@ -119,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
 
   const dataDir = resolve(args['data-dir'] ?? DEFAULT_DATA_DIR);
   if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) throw new UsageError(`--data-dir ${dataDir} is not a readable directory`);
-  const stateDir = resolve(args['state-dir'] ?? '.local/state');
+  const stateDir = resolve(args['state-dir'] ?? (alpacaMode ? `.local/alpaca-${alpacaMode}` : '.local/state'));
   let config;
   try {
     config = parseStrategyConfig(process.env.STRATEGY_CONFIG ? JSON.parse(process.env.STRATEGY_CONFIG) : {});
@@ -144,7 +169,6 @@ async function main(argv: string[]): Promise<number> {
     if (symbols.every((s) => s === config.benchmark)) throw new UsageError(`--symbols: ${config.benchmark} is the benchmark and is never traded; add at least one other symbol`);
   }
 
-  const calendar = new TradingCalendar(await new CsvCalendar({ file: CALENDAR_FILE }).loadSessions());
   // The last session any universe symbol has a bar for bounds what can be traded (fills need that bar).
   const universe = (symbols ?? available).filter((s) => s !== config.benchmark);
   let lastDataDate = '';
@@ -159,24 +183,37 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!lastDataDate) throw new UsageError(`no readable bars for ${universe.join(', ')} in ${dataDir}`);
 
-  const inCalendar = (d: string, flag: string) => {
-    if (!calendar.covers(d)) throw new UsageError(`--${flag} ${d} is outside the NYSE calendar ${calendar.first.date}..${calendar.last.date}`);
-  };
   let sessions: string[];
-  if (from && to) {
-    inCalendar(from, 'from');
-    inCalendar(to, 'to');
-    sessions = calendar.sessionsBetween(from, to).map((s) => s.date).filter((d) => d <= lastDataDate);
-    if (sessions.length === 0) throw new UsageError(`no NYSE session with market data between ${from} and ${to} (data ends ${lastDataDate})`);
-  } else {
-    const target = single ?? lastDataDate;
-    inCalendar(target, 'date');
-    if (!calendar.isSession(target)) {
-      const next = calendar.nextSession(target);
-      throw new UsageError(`--date ${target} is not an NYSE session (weekend or holiday)${next ? `; next session ${next.date}` : ''}`);
+  if (brokerKind === 'alpaca') {
+    // Alpaca's calendar and clock decide: runLocal checks the date is today or later and a session.
+    const target = single ?? newYorkDate(new Date());
+    if (Date.parse(target) - Date.parse(lastDataDate) > STALE_DATA_NOTE_MS) {
+      console.log(
+        `note: the bars in ${dataDir} end ${lastDataDate}; fetch needs each symbol's bar of the session before ${target} and quarantines the others ` +
+          `(pass --data-dir with current daily bars to trade)`,
+      );
     }
-    if (target > lastDataDate) throw new UsageError(`--date ${target}: no market data for that session (data ends ${lastDataDate})`);
     sessions = [target];
+  } else {
+    const calendar = new TradingCalendar(await new CsvCalendar({ file: CALENDAR_FILE }).loadSessions());
+    const inCalendar = (d: string, flag: string) => {
+      if (!calendar.covers(d)) throw new UsageError(`--${flag} ${d} is outside the NYSE calendar ${calendar.first.date}..${calendar.last.date}`);
+    };
+    if (from && to) {
+      inCalendar(from, 'from');
+      inCalendar(to, 'to');
+      sessions = calendar.sessionsBetween(from, to).map((s) => s.date).filter((d) => d <= lastDataDate);
+      if (sessions.length === 0) throw new UsageError(`no NYSE session with market data between ${from} and ${to} (data ends ${lastDataDate})`);
+    } else {
+      const target = single ?? lastDataDate;
+      inCalendar(target, 'date');
+      if (!calendar.isSession(target)) {
+        const next = calendar.nextSession(target);
+        throw new UsageError(`--date ${target} is not an NYSE session (weekend or holiday)${next ? `; next session ${next.date}` : ''}`);
+      }
+      if (target > lastDataDate) throw new UsageError(`--date ${target}: no market data for that session (data ends ${lastDataDate})`);
+      sessions = [target];
+    }
   }
 
   const isRange = Boolean(from && to);
@@ -195,6 +232,7 @@ async function main(argv: string[]): Promise<number> {
       initialCash: process.env.PAPER_INITIAL_CASH ?? DEFAULT_INITIAL_CASH,
       print,
       traceSteps: !isRange,
+      broker: brokerKind,
       faultProfile,
       seed,
       onSession: (r) => print(isRange ? report.formatSessionLine(r) : report.formatSessionReport(r)),

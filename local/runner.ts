@@ -1,19 +1,34 @@
 /**
- * The local run: the deployed state machine executed in-process over real history, one
- * execution per session, on one paper account that persists in the state directory.
+ * The local run: the deployed state machine executed in-process, one execution per session, with
+ * the order ledger, trading state and run artifacts in dynalite under the state directory.
+ *
+ * Two brokers:
+ * - `paper` (default): over real history. The paper broker fills on the bundled bars, time is a
+ *   SimClock (decisions at 09:00 New York, the Wait jumps to 15 minutes after the close), and a
+ *   range of sessions can be replayed on one account.
+ * - `alpaca`: Alpaca's Trading API v2 (paper endpoint unless ALPACA_LIVE=true), keys from
+ *   APCA_API_KEY_ID / APCA_API_SECRET_KEY, sessions from Alpaca's calendar, and real time: the
+ *   broker defines the present, so one session (today's or a later one) per run, and the Wait
+ *   before cancel-verify really waits until 15 minutes after the close.
  *
  * State directory layout:
  *   dynamodb/            dynalite (LevelDB) — order ledger, trading state, run artifacts
- *   paper-account.json   the paper broker's account (cash, positions, orders, executions)
- *   kill-switch.json     the kill-switch parameter (ARMED on first use)
+ *   kill-switch.json     the kill-switch parameter (ARMED on first use; HALTED for Alpaca live)
  *   alerts.jsonl         every alert, one JSON object per line
- *   sim-clock.json       simulated time reached so far (it never goes back)
+ *   paper-account.json   paper only: the paper broker's account (cash, positions, orders, executions)
+ *   sim-clock.json       paper only: simulated time reached so far (it never goes back)
+ *   broker.json          alpaca only: which Alpaca endpoint the ledger belongs to
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
+import { DateTime } from 'luxon';
 import { LocalAlertSink } from '../lambdas/adapters/alerts/local-sink';
+import { AlpacaBroker } from '../lambdas/adapters/broker/alpaca/alpaca-broker';
+import { AlpacaCalendar } from '../lambdas/adapters/broker/alpaca/alpaca-calendar';
+import { parseAlpacaLiveFlag, resolveAlpacaEndpoint, type AlpacaEndpoint } from '../lambdas/adapters/broker/alpaca/config';
 import { PaperBroker } from '../lambdas/adapters/broker/paper/paper-broker';
 import { createFaultInjectingBroker, type FaultProfile, type FaultRecord } from '../lambdas/adapters/broker/faults';
 import { RetryingBroker } from '../lambdas/adapters/broker/retrying-broker';
@@ -27,7 +42,7 @@ import { DynamoTradingStateStore } from '../lambdas/adapters/dynamodb/trading-st
 import { CsvMarketData } from '../lambdas/adapters/market-data/csv';
 import { LocalFileKillSwitch } from '../lambdas/adapters/parameters/local-file';
 import { EnvCredentials } from '../lambdas/adapters/secrets/secrets-manager';
-import { newYorkTime, TradingCalendar } from '../lambdas/core/calendar';
+import { NEW_YORK_ZONE, newYorkDate, newYorkTime, TradingCalendar, type Session } from '../lambdas/core/calendar';
 import type { StrategyConfig } from '../lambdas/core/config';
 import type { KillSwitchState } from '../lambdas/core/kill-switch';
 import * as cancelVerify from '../lambdas/handlers/cancel-verify';
@@ -36,30 +51,62 @@ import * as fetch from '../lambdas/handlers/fetch';
 import * as orders from '../lambdas/handlers/orders';
 import * as predict from '../lambdas/handlers/predict';
 import * as riskCheck from '../lambdas/handlers/risk-check';
+import type { BrokerPort, CalendarPort, MarketDataPort } from '../lambdas/ports';
 import type { Deps } from '../lambdas/wiring/deps';
-import { executeLocally, loadAsl, type LocalTask } from './asl';
+import { executeLocally, loadAsl, type LocalClock, type LocalTask } from './asl';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo } from './dynalite';
 import { buildRangeSummary, buildSessionReport, type RangeReport, type SessionReport } from './report';
 
+/** Brokers a local run can trade with. */
+export const LOCAL_BROKERS = ['paper', 'alpaca'] as const;
+/** `paper`: the local paper broker over history; `alpaca`: Alpaca's Trading API in real time. */
+export type LocalBrokerKind = (typeof LOCAL_BROKERS)[number];
+
+/** Wiring of an Alpaca run that tests (or embedders) may replace. Every field is optional. */
+export interface AlpacaRunOptions {
+  /**
+   * Where APCA_API_KEY_ID, APCA_API_SECRET_KEY, APCA_API_BASE_URL and ALPACA_LIVE are read.
+   * Default `process.env`. (A test points APCA_API_BASE_URL at a server on 127.0.0.1.)
+   */
+  env?: NodeJS.ProcessEnv;
+  /** fetch for the Alpaca requests. Default the global fetch. */
+  fetch?: typeof globalThis.fetch;
+  /**
+   * The present, and the Wait state's clock. Default a WallClock (really waits). A test passes a
+   * SimClock shared with the broker behind its fake server, so the Wait is simulated.
+   */
+  clock?: LocalClock;
+  /** Waits between cancel-and-verify polls. Default real timers. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
 export interface LocalRunOptions {
-  /** Session dates to run, ascending (validated NYSE sessions). */
+  /**
+   * Session dates to run, ascending. Paper: validated NYSE sessions of the bundled calendar.
+   * Alpaca: exactly one date, checked here against Alpaca's calendar and the broker's present.
+   */
   sessions: string[];
   /** Universe override. */
   symbols?: string[];
   dataDir: string;
   stateDir: string;
+  /** Session calendar CSV of paper runs (alpaca runs read Alpaca's calendar). */
   calendarFile: string;
   aslFile: string;
   /** Written to the kill-switch parameter before the first session. */
   killSwitch?: KillSwitchState;
   config: StrategyConfig;
-  /** Starting cash of a new paper account, USD. */
+  /** Starting cash of a new paper account, USD (paper runs only). */
   initialCash: string;
   /** Called after each session with its report. */
   onSession?: (report: SessionReport) => void;
   /** Print one line per state-machine step as it finishes (single-session runs). */
   traceSteps?: boolean;
-  /** Seeded faults injected into the paper broker (default none). */
+  /** Which broker to trade with. Default `paper`. */
+  broker?: LocalBrokerKind;
+  /** Alpaca wiring overrides (broker `alpaca` only). */
+  alpaca?: AlpacaRunOptions;
+  /** Seeded faults injected into the paper broker (default none; paper only). */
   faultProfile?: FaultProfile;
   /** Seed of the fault injector (default 1): the same seed reproduces the same run. */
   seed?: number;
@@ -71,64 +118,160 @@ export class LocalRunError extends Error {
   override name = 'LocalRunError';
 }
 
+/** The Alpaca configuration of a local run, checked. */
+export interface AlpacaSettings {
+  /** `APCA_API_BASE_URL` as given (undefined: the default endpoint). */
+  baseUrl: string | undefined;
+  /** From `ALPACA_LIVE` (only `true` trades real money). */
+  live: boolean;
+  /** The endpoint the adapter will talk to, and whether it is paper, live or on this machine. */
+  endpoint: AlpacaEndpoint;
+}
+
+/** Variables holding the Alpaca key pair (values never printed). */
+export const ALPACA_KEY_VARIABLES = ['APCA_API_KEY_ID', 'APCA_API_SECRET_KEY'] as const;
+
 /**
- * Runs the sessions. Starts and stops dynalite; never touches the network.
+ * Reads and checks the Alpaca settings of a local run from the environment, before anything runs:
+ * both keys present, ALPACA_LIVE `true`/`false`/unset, and APCA_API_BASE_URL acceptable for that
+ * flag (see resolveAlpacaEndpoint: the live endpoint needs ALPACA_LIVE=true).
+ * @throws LocalRunError naming the missing or invalid variable (never a key's value).
+ */
+export function alpacaSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AlpacaSettings {
+  const missing = ALPACA_KEY_VARIABLES.filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new LocalRunError(
+      `--broker alpaca needs the Alpaca API key pair in the environment: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set ` +
+        `(export APCA_API_KEY_ID and APCA_API_SECRET_KEY; paper-trading keys are on the Alpaca dashboard)`,
+    );
+  }
+  try {
+    const live = parseAlpacaLiveFlag(env.ALPACA_LIVE);
+    const baseUrl = env.APCA_API_BASE_URL === '' ? undefined : env.APCA_API_BASE_URL;
+    return { baseUrl, live, endpoint: resolveAlpacaEndpoint({ baseUrl, live }) };
+  } catch (error) {
+    throw new LocalRunError((error as Error).message);
+  }
+}
+
+/** Longest single sleep of a WallClock wait, ms (short enough to notice a suspended laptop waking up). */
+const WALL_CLOCK_MAX_SLEEP_MS = 60_000;
+
+/** Options of a WallClock; `now`/`sleep` are injectable for tests. */
+export interface WallClockOptions {
+  /** Where the "waiting until …" line goes. */
+  print: (line: string) => void;
+  /** Epoch ms. Default Date.now. */
+  now?: () => number;
+  /** Waits ms. Default setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * The real time of an Alpaca run. `advanceTo` of a future instant prints one line saying until
+ * when (so a user knows why the run pauses) and resolves once that instant has come; an instant
+ * in the past resolves at once, silently.
+ */
+export class WallClock implements LocalClock {
+  private readonly nowMs: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: WallClockOptions) {
+    this.nowMs = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** The current instant. */
+  now(): Date {
+    return new Date(this.nowMs());
+  }
+
+  /**
+   * Waits until `at` (no-op when `at` is not in the future).
+   * @throws Error for an invalid Date.
+   */
+  async advanceTo(at: Date): Promise<void> {
+    const target = at.getTime();
+    if (Number.isNaN(target)) throw new Error('WallClock.advanceTo: invalid date');
+    const remaining = target - this.nowMs();
+    if (remaining <= 0) return;
+    const local = DateTime.fromMillis(target, { zone: NEW_YORK_ZONE }).toFormat('yyyy-LL-dd HH:mm');
+    this.options.print(
+      `  waiting until ${at.toISOString()} (${local} New York, in ${formatDuration(remaining)}) before the next step; keep this process running`,
+    );
+    for (let left = remaining; left > 0; left = target - this.nowMs()) await this.sleep(Math.min(left, WALL_CLOCK_MAX_SLEEP_MS));
+  }
+}
+
+/** `7h 05m`, `12m`, `40s`. */
+function formatDuration(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes === 0) return `${Math.ceil(ms / 1000)}s`;
+  const hours = Math.floor(minutes / 60);
+  return hours > 0 ? `${hours}h ${String(minutes % 60).padStart(2, '0')}m` : `${minutes}m`;
+}
+
+/** What differs between a paper run and an Alpaca run; everything else is shared. */
+interface Venue {
+  clock: LocalClock;
+  broker: BrokerPort;
+  calendarPort: CalendarPort;
+  /** The calendar the sessions were checked against. */
+  calendar: TradingCalendar;
+  sleep: (ms: number) => Promise<void>;
+  /** Faults injected so far (paper with --fault-profile only). */
+  faults: FaultRecord[];
+  /** Kill-switch value written on first use of a state directory when none is requested. */
+  initialKillSwitch: KillSwitchState;
+  /** Before each execution. */
+  startSession(date: string): Promise<void>;
+  /** After each execution, also when it failed. */
+  executionEnded(): Promise<void>;
+  /** After each successful execution, before its report. */
+  endSession(session: Session): Promise<void>;
+}
+
+/** Simulated time: nothing is gained by really sleeping between retries or cancel polls. */
+const noWait = async (): Promise<void> => undefined;
+const realSleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs the sessions. Starts and stops dynalite. A paper run never touches the network; an Alpaca
+ * run talks only to the Alpaca endpoint.
  * @returns one report per session and a summary.
- * @throws LocalRunError for requests the state cannot serve; Error when an execution fails.
+ * @throws LocalRunError for requests that cannot be served (the state directory's account is past
+ *   the date; Alpaca keys missing; not a session per Alpaca's calendar; …), before any step runs;
+ *   Error when an execution fails.
  */
 export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
   const { stateDir } = options;
-  await mkdir(stateDir, { recursive: true });
-  const calendar = new TradingCalendar(await new CsvCalendar({ file: options.calendarFile }).loadSessions());
-  const clockFile = join(stateDir, 'sim-clock.json');
-  const clock = new SimClock(await readSimTime(clockFile));
-
-  const paperStore = new FilePaperAccountStore(join(stateDir, 'paper-account.json'));
-  const processed = (await paperStore.load())?.state.processedThrough ?? null;
-  const first = options.sessions[0]!;
-  if (processed !== null && first < processed) {
-    throw new LocalRunError(
-      `the paper account in ${stateDir} has already traded through ${processed}; cannot run ${first} before it (use a new --state-dir to replay earlier dates)`,
-    );
-  }
-  clock.advanceTo(newYorkTime(first, 9, 0));
+  const marketData = new CsvMarketData({ dataDir: options.dataDir });
+  const venue = (options.broker ?? 'paper') === 'alpaca' ? await prepareAlpaca(options) : await preparePaper(options, marketData);
+  const { clock } = venue;
 
   const dynamo = await startLocalDynamo(join(stateDir, 'dynamodb'));
   try {
     const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const tables = localTableNames();
-    const marketData = new CsvMarketData({ dataDir: options.dataDir });
-    const calendarPort = new CsvCalendar({ file: options.calendarFile });
     const killSwitch = new LocalFileKillSwitch(join(stateDir, 'kill-switch.json'), clock);
     const alerts = new LocalAlertSink(join(stateDir, 'alerts.jsonl'), options.print);
-    const paper = new PaperBroker({ store: paperStore, marketData, calendar: calendarPort, clock, initialCash: options.initialCash });
-    const faults: FaultRecord[] = [];
-    const profile = options.faultProfile ?? 'none';
-    // Simulated time: nothing is gained by really sleeping between retries or cancel polls.
-    const noWait = async () => undefined;
-    const broker =
-      profile === 'none'
-        ? paper
-        : new RetryingBroker(createFaultInjectingBroker(paper, { profile, seed: options.seed ?? 1, sleep: noWait, onFault: (f) => faults.push(f) }), {
-            sleep: noWait,
-          });
     const deps: Deps = {
       config: options.config,
       clock,
       marketData,
-      calendar: calendarPort,
-      broker,
-      sleep: noWait,
+      calendar: venue.calendarPort,
+      broker: venue.broker,
+      sleep: venue.sleep,
       killSwitch,
       alerts,
-      secrets: new EnvCredentials(),
+      secrets: new EnvCredentials(options.alpaca?.env),
       ledger: new DynamoOrderLedger(db, tables.orderLedger, options.config.strategyId),
       tradingState: new DynamoTradingStateStore(db, tables.tradingState, options.config.strategyId),
       artifacts: new DynamoRunArtifacts(db, tables.runArtifacts),
     };
 
     if (options.killSwitch) await killSwitch.write(options.killSwitch);
-    else if (!(await killSwitch.exists())) await killSwitch.write('ARMED'); // paper money: armed by default locally
+    else if (!(await killSwitch.exists())) await killSwitch.write(venue.initialKillSwitch);
 
     const { text: aslText } = await loadAsl(options.aslFile);
     const getDeps = () => deps;
@@ -151,11 +294,11 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
 
     const days: SessionReport[] = [];
     for (const date of options.sessions) {
-      const session = calendar.session(date);
-      clock.advanceTo(newYorkTime(date, 9, 0));
+      const session = venue.calendar.session(date);
+      await venue.startSession(date);
       const runId = `local-${date}-${randomUUID().slice(0, 8)}`;
       const alertsBefore = alerts.published.length;
-      const faultsBefore = faults.length;
+      const faultsBefore = venue.faults.length;
       const integrations: Record<string, LocalTask> = {
         'arn:aws:states:::sns:publish': async (parameters) => {
           const p = parameters as { Subject?: string; Message?: string };
@@ -174,19 +317,184 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       try {
         await executeLocally(aslText, input, { functions, integrations, clock }, { name: runId, startTime: clock.now().toISOString() });
       } finally {
-        await writeSimTime(clockFile, clock.now());
+        await venue.executionEnded();
       }
-      // The session is over for this account: make sure the broker has played its bar.
-      clock.advanceTo(new Date(Date.parse(session.closeUtc) + fetch.VERIFY_DELAY_MINUTES * 60_000));
-      const report = await buildSessionReport(deps, { runId, tradingDate: date, alerts: alerts.published.slice(alertsBefore), faults: faults.slice(faultsBefore) });
+      await venue.endSession(session);
+      const report = await buildSessionReport(deps, {
+        runId,
+        tradingDate: date,
+        alerts: alerts.published.slice(alertsBefore),
+        faults: venue.faults.slice(faultsBefore),
+      });
       days.push(report);
       options.onSession?.(report);
     }
-    await writeSimTime(clockFile, clock.now());
+    await venue.executionEnded();
     return { days, summary: buildRangeSummary(days, options.initialCash) };
   } finally {
     await dynamo.stop();
   }
+}
+
+/**
+ * The paper venue: bundled calendar, SimClock persisted in the state directory, the paper account
+ * file, optional seeded faults.
+ */
+async function preparePaper(options: LocalRunOptions, marketData: MarketDataPort): Promise<Venue> {
+  const { stateDir } = options;
+  await mkdir(stateDir, { recursive: true });
+  const marker = await readBrokerMarker(stateDir);
+  if (marker) {
+    throw new LocalRunError(
+      `${stateDir} holds the ledger of an Alpaca account (${marker.endpoint}); the paper broker needs its own --state-dir`,
+    );
+  }
+  const calendar = new TradingCalendar(await new CsvCalendar({ file: options.calendarFile }).loadSessions());
+  const clockFile = join(stateDir, 'sim-clock.json');
+  const clock = new SimClock(await readSimTime(clockFile));
+
+  const paperStore = new FilePaperAccountStore(join(stateDir, 'paper-account.json'));
+  const processed = (await paperStore.load())?.state.processedThrough ?? null;
+  const first = options.sessions[0]!;
+  if (processed !== null && first < processed) {
+    throw new LocalRunError(
+      `the paper account in ${stateDir} has already traded through ${processed}; cannot run ${first} before it (use a new --state-dir to replay earlier dates)`,
+    );
+  }
+  clock.advanceTo(newYorkTime(first, 9, 0));
+
+  const calendarPort = new CsvCalendar({ file: options.calendarFile });
+  const paper = new PaperBroker({ store: paperStore, marketData, calendar: calendarPort, clock, initialCash: options.initialCash });
+  const faults: FaultRecord[] = [];
+  const profile = options.faultProfile ?? 'none';
+  const broker =
+    profile === 'none'
+      ? paper
+      : new RetryingBroker(createFaultInjectingBroker(paper, { profile, seed: options.seed ?? 1, sleep: noWait, onFault: (f) => faults.push(f) }), {
+          sleep: noWait,
+        });
+  return {
+    clock,
+    broker,
+    calendarPort,
+    calendar,
+    sleep: noWait,
+    faults,
+    initialKillSwitch: 'ARMED', // paper money: armed by default locally
+    startSession: async (date) => clock.advanceTo(newYorkTime(date, 9, 0)),
+    executionEnded: () => writeSimTime(clockFile, clock.now()),
+    // The session is over for this account: make sure the broker has played its bar.
+    endSession: async (session) => clock.advanceTo(new Date(Date.parse(session.closeUtc) + fetch.VERIFY_DELAY_MINUTES * 60_000)),
+  };
+}
+
+/** Calendar days of Alpaca's calendar loaded before the first session (covers the previous session). */
+const ALPACA_CALENDAR_DAYS_BEFORE = 14;
+/** Calendar days loaded after the last session (covers the longest entry time in force, 20 sessions). */
+const ALPACA_CALENDAR_DAYS_AFTER = 45;
+
+/**
+ * The Alpaca venue: keys and endpoint from the environment, Alpaca's calendar, the real clock.
+ * Checks everything it can before dynalite starts or any step runs.
+ */
+async function prepareAlpaca(options: LocalRunOptions): Promise<Venue> {
+  const { stateDir } = options;
+  const env = options.alpaca?.env ?? process.env;
+  const settings = alpacaSettingsFromEnv(env);
+  if ((options.faultProfile ?? 'none') !== 'none') {
+    throw new LocalRunError('--fault-profile injects faults into the paper broker only; drop it with --broker alpaca');
+  }
+  if (options.sessions.length !== 1) {
+    throw new LocalRunError(
+      `--broker alpaca trades one session per run in real time, got ${options.sessions.length}; a range replay (--from/--to) needs the paper broker`,
+    );
+  }
+  const date = options.sessions[0]!;
+  const clock = options.alpaca?.clock ?? new WallClock({ print: options.print });
+  const today = newYorkDate(clock.now());
+  if (date < today) {
+    throw new LocalRunError(
+      `--date ${date} is in the past (today is ${today} in New York): with --broker alpaca the broker defines the present, so only today's or a later session can be traded`,
+    );
+  }
+
+  const broker = new AlpacaBroker({
+    credentials: new EnvCredentials(env),
+    baseUrl: settings.baseUrl,
+    live: settings.live,
+    ...(options.alpaca?.fetch ? { fetch: options.alpaca.fetch } : {}),
+  });
+  const calendarPort = new AlpacaCalendar(broker, {
+    start: shiftDate(date, -ALPACA_CALENDAR_DAYS_BEFORE),
+    end: shiftDate(date, ALPACA_CALENDAR_DAYS_AFTER),
+  });
+  let calendar: TradingCalendar;
+  try {
+    calendar = new TradingCalendar(await calendarPort.loadSessions());
+  } catch (error) {
+    throw new LocalRunError(`cannot read the session calendar from Alpaca at ${settings.endpoint.baseUrl}: ${(error as Error).message}`);
+  }
+  if (!calendar.covers(date) || !calendar.isSession(date)) {
+    const next = calendar.covers(date) ? calendar.nextSession(date) : undefined;
+    throw new LocalRunError(`--date ${date} is not a trading session per Alpaca's calendar (weekend or holiday)${next ? `; next session ${next.date}` : ''}`);
+  }
+
+  await mkdir(stateDir, { recursive: true });
+  if (existsSync(join(stateDir, 'paper-account.json')) || existsSync(join(stateDir, 'sim-clock.json'))) {
+    throw new LocalRunError(`${stateDir} holds a paper-broker account; --broker alpaca needs its own --state-dir (its ledger must match the Alpaca account)`);
+  }
+  const marker = await readBrokerMarker(stateDir);
+  if (marker && marker.endpoint !== settings.endpoint.baseUrl) {
+    throw new LocalRunError(
+      `${stateDir} holds the ledger of the Alpaca account at ${marker.endpoint}, not ${settings.endpoint.baseUrl}; use another --state-dir`,
+    );
+  }
+  if (!marker) await writeBrokerMarker(stateDir, { broker: 'alpaca', endpoint: settings.endpoint.baseUrl, mode: settings.endpoint.mode });
+
+  options.print(
+    `Broker: Alpaca ${settings.endpoint.mode === 'live' ? 'LIVE (real money)' : settings.endpoint.mode} at ${settings.endpoint.baseUrl}; ` +
+      `now ${clock.now().toISOString()}; session ${date} ${calendar.session(date).openUtc} .. ${calendar.session(date).closeUtc}`,
+  );
+  return {
+    clock,
+    broker,
+    calendarPort,
+    calendar,
+    sleep: options.alpaca?.sleep ?? realSleep,
+    faults: [],
+    // Real money is never armed implicitly: a live account starts HALTED until --kill-switch ARMED.
+    initialKillSwitch: settings.live ? 'HALTED' : 'ARMED',
+    // The broker defines the present: the clock is never moved, only waited on (the Wait state).
+    startSession: async () => undefined,
+    executionEnded: async () => undefined,
+    endSession: async () => undefined,
+  };
+}
+
+/** `YYYY-MM-DD` plus `days` calendar days. */
+function shiftDate(date: string, days: number): string {
+  return DateTime.fromISO(date, { zone: 'utc' }).plus({ days }).toISODate()!;
+}
+
+/** `broker.json`: which Alpaca account a state directory's ledger belongs to. */
+interface BrokerMarker {
+  broker: 'alpaca';
+  endpoint: string;
+  mode: string;
+}
+
+async function readBrokerMarker(stateDir: string): Promise<BrokerMarker | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(join(stateDir, 'broker.json'), 'utf8')) as Partial<BrokerMarker>;
+    if (parsed.broker === 'alpaca' && typeof parsed.endpoint === 'string') return parsed as BrokerMarker;
+  } catch {
+    // no marker: a paper (or new) state directory
+  }
+  return undefined;
+}
+
+async function writeBrokerMarker(stateDir: string, marker: BrokerMarker): Promise<void> {
+  await writeFile(join(stateDir, 'broker.json'), `${JSON.stringify(marker, null, 2)}\n`);
 }
 
 /** One line for a step's output: its summary fields as key=value (fetch returns the whole state). */

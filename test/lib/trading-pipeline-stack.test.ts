@@ -1,7 +1,7 @@
 /**
  * CDK assertions on the TradingPipeline stack. The stack is synthesized for real (esbuild bundles
- * the six handlers, the data is copied into the assets, the cdk-nag AwsSolutions plugin runs), once
- * without and once with the optional context, in a temporary output directory.
+ * the six handlers, the data is copied into the assets, the cdk-nag AwsSolutions plugin runs), without
+ * context, with the optional context, and with broker=alpaca, in temporary output directories.
  *
  * The App gets the `context` block of cdk.json (feature flags), so the tested template is the one
  * `cdk synth` produces.
@@ -31,6 +31,8 @@ const CDK_JSON_CONTEXT = (JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json')
 const HANDLER_FILES = ['cancel-verify', 'features', 'fetch', 'orders', 'predict', 'risk-check'];
 /** Handler files whose functions read market data / the calendar and so carry `data/` in the asset. */
 const DATA_HANDLERS = ['fetch', 'risk-check', 'orders', 'cancel-verify'];
+/** Handler files whose functions talk to the broker and so get BROKER / ALPACA_LIVE / APCA_API_BASE_URL. */
+const BROKER_HANDLERS = ['risk-check', 'orders', 'cancel-verify'];
 
 interface Built {
   readonly stack: TradingPipelineStack;
@@ -88,6 +90,7 @@ function rolePolicyText(built: Built, handlerFile: string): string {
 describe('TradingPipelineStack', { timeout: 180_000 }, () => {
   let base: Built;
   let withContext: Built;
+  let withAlpaca: Built;
 
   beforeAll(() => {
     base = build();
@@ -98,6 +101,7 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
       scheduleMinute: '30',
       strategyConfig: '{"riskPerTrade":0.004}',
     });
+    withAlpaca = build({ broker: 'alpaca' });
   }, 180_000);
 
   afterAll(() => {
@@ -205,12 +209,14 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
     it('passes only the environment of granted resources', () => {
       const fns = pipelineFunctions(base);
       const envKeys = (name: string) => Object.keys(fns[name]!.resource.Properties.Environment.Variables).sort();
-      const common = ['BROKER', 'NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME'];
+      const common = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME'];
       expect(envKeys('features')).toEqual([...common, TABLES.runArtifacts.envVar].sort());
       expect(envKeys('predict')).toEqual([...common, TABLES.runArtifacts.envVar].sort());
       expect(envKeys('orders')).toEqual(
         [
           ...common,
+          ENV.broker,
+          ENV.alpacaLive,
           ENV.dataDir,
           ENV.calendarFile,
           TABLES.runArtifacts.envVar,
@@ -228,10 +234,56 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
       expect(envKeys('risk-check')).toContain(TABLES.orderLedger.envVar);
       for (const { resource } of Object.values(fns)) {
         const env = resource.Properties.Environment.Variables;
-        expect(env.BROKER).toBe('paper');
         expect(env.POWERTOOLS_SERVICE_NAME).toBe('trading-pipeline');
         expect(env[ENV.strategyConfig]).toBeUndefined();
       }
+    });
+
+    it('by default the functions that talk to the broker get BROKER=paper and ALPACA_LIVE=false; no other function gets broker settings', () => {
+      const fns = pipelineFunctions(base);
+      for (const [handlerFile, { resource }] of Object.entries(fns)) {
+        const env = resource.Properties.Environment.Variables;
+        expect(env[ENV.alpacaBaseUrl], handlerFile).toBeUndefined();
+        if (BROKER_HANDLERS.includes(handlerFile)) {
+          expect(env[ENV.broker], handlerFile).toBe('paper');
+          expect(env[ENV.alpacaLive], handlerFile).toBe('false');
+        } else {
+          expect(env[ENV.broker], handlerFile).toBeUndefined();
+          expect(env[ENV.alpacaLive], handlerFile).toBeUndefined();
+        }
+      }
+      expect(Object.values(fns).some(({ resource }) => resource.Properties.Environment.Variables[ENV.alpacaLive] === 'true')).toBe(false);
+      base.template.hasOutput('Broker', { Value: Match.stringLikeRegexp('^paper ') });
+    });
+
+    it('with context broker=alpaca, risk-check, orders and cancel-verify get BROKER=alpaca (paper endpoint, not live)', () => {
+      const fns = pipelineFunctions(withAlpaca);
+      for (const handlerFile of BROKER_HANDLERS) {
+        const env = fns[handlerFile]!.resource.Properties.Environment.Variables;
+        expect(env[ENV.broker], handlerFile).toBe('alpaca');
+        expect(env[ENV.alpacaLive], handlerFile).toBe('false');
+        expect(env[ENV.alpacaBaseUrl], handlerFile).toBeUndefined();
+        expect(env[ENV.apiKeysSecretArn], handlerFile).toBeDefined();
+      }
+      for (const handlerFile of ['fetch', 'features', 'predict']) {
+        expect(fns[handlerFile]!.resource.Properties.Environment.Variables[ENV.broker], handlerFile).toBeUndefined();
+      }
+      withAlpaca.template.hasOutput('Broker', { Value: Match.stringLikeRegexp('^alpaca paper at https://paper-api\\.alpaca\\.markets') });
+    });
+
+    it('passes alpacaBaseUrl and alpacaLive=true to the broker functions when given', () => {
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'trading-pipeline-cdk-'));
+      outdirs.push(outdir);
+      const stack = new TradingPipelineStack(new App({ outdir, context: { ...CDK_JSON_CONTEXT } }), 'LiveStack', {
+        config: { ...readPipelineConfig(new App().node), broker: 'alpaca', alpacaBaseUrl: 'https://api.alpaca.markets', alpacaLive: true },
+      });
+      const template = Template.fromStack(stack);
+      for (const spec of FUNCTION_SPECS.filter((s) => BROKER_HANDLERS.includes(s.handlerFile))) {
+        const id = logicalId(stack, stack.functions[spec.id]!.function);
+        const env = (template.findResources('AWS::Lambda::Function')[id] as Resource).Properties.Environment.Variables;
+        expect(env).toMatchObject({ [ENV.broker]: 'alpaca', [ENV.alpacaLive]: 'true', [ENV.alpacaBaseUrl]: 'https://api.alpaca.markets' });
+      }
+      template.hasOutput('Broker', { Value: Match.stringLikeRegexp('^alpaca LIVE \\(real money\\) at https://api\\.alpaca\\.markets') });
     });
 
     it('passes STRATEGY_CONFIG from context to every function', () => {
@@ -452,8 +504,8 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
   });
 
   describe('cdk-nag', () => {
-    it('reports no unacknowledged AwsSolutions findings (with and without context)', () => {
-      for (const built of [base, withContext]) {
+    it('reports no unacknowledged AwsSolutions findings (with and without context, and with broker=alpaca)', () => {
+      for (const built of [base, withContext, withAlpaca]) {
         const report = built.nag.validateScope(built.stack);
         expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
         expect(report.success).toBe(true);
@@ -498,7 +550,38 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
         strategyConfig: undefined,
         scheduleHour: 9,
         scheduleMinute: 0,
+        broker: 'paper',
+        alpacaBaseUrl: undefined,
+        alpacaLive: false,
       });
+    });
+
+    it('reads the broker options: alpaca, its base URL and the live flag (booleans or "true"/"false")', () => {
+      expect(config({ broker: 'alpaca' })).toMatchObject({ broker: 'alpaca', alpacaBaseUrl: undefined, alpacaLive: false });
+      expect(config({ broker: 'alpaca', alpacaLive: 'true' })).toMatchObject({ broker: 'alpaca', alpacaLive: true });
+      expect(config({ broker: 'alpaca', alpacaLive: true, alpacaBaseUrl: 'https://api.alpaca.markets' })).toMatchObject({
+        alpacaLive: true,
+        alpacaBaseUrl: 'https://api.alpaca.markets',
+      });
+      expect(config({ broker: 'alpaca', alpacaBaseUrl: 'https://paper-api.alpaca.markets', alpacaLive: 'false' })).toMatchObject({
+        alpacaLive: false,
+        alpacaBaseUrl: 'https://paper-api.alpaca.markets',
+      });
+      expect(config({ broker: 'paper', alpacaLive: false })).toMatchObject({ broker: 'paper', alpacaLive: false });
+    });
+
+    it('refuses an unknown broker, alpacaLive without broker=alpaca, and base URLs the adapter would refuse', () => {
+      expect(() => config({ broker: 'ibkr' })).toThrow(/context broker must be one of paper, alpaca, got "ibkr"/);
+      expect(() => config({ broker: 42 })).toThrow(/context broker/);
+      expect(() => config({ alpacaLive: 'true' })).toThrow(/context alpacaLive=true requires broker=alpaca/);
+      expect(() => config({ broker: 'paper', alpacaLive: true })).toThrow(/alpacaLive=true requires broker=alpaca/);
+      expect(() => config({ broker: 'alpaca', alpacaLive: 'yes' })).toThrow(/context alpacaLive must be true or false, got "yes"/);
+      expect(() => config({ alpacaBaseUrl: 'https://paper-api.alpaca.markets' })).toThrow(/alpacaBaseUrl is only used with broker=alpaca/);
+      // Real money only when asked for explicitly.
+      expect(() => config({ broker: 'alpaca', alpacaBaseUrl: 'https://api.alpaca.markets' })).toThrow(/alpacaBaseUrl\/alpacaLive: refusing APCA_API_BASE_URL/);
+      expect(() => config({ broker: 'alpaca', alpacaBaseUrl: 'https://paper-api.alpaca.markets', alpacaLive: true })).toThrow(/alpacaLive/);
+      expect(() => config({ broker: 'alpaca', alpacaBaseUrl: 'http://paper-api.alpaca.markets' })).toThrow(/https/);
+      expect(() => config({ broker: 'alpaca', alpacaBaseUrl: 'http://127.0.0.1:8080' })).toThrow(/loopback/);
     });
 
     it('rejects malformed values', () => {
