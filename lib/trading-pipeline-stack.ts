@@ -89,7 +89,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     killSwitch: false,
     alerts: true,
     apiKeys: true,
-    broker: false,
+    broker: true,
   },
   {
     id: 'Features',

@@ -12,6 +12,7 @@ import { parseStrategyConfig, type StrategyConfig } from '../core/config';
 import { TradingCalendar } from '../core/calendar';
 import { SnsAlerts } from '../adapters/alerts/sns';
 import { AlpacaBroker } from '../adapters/broker/alpaca/alpaca-broker';
+import { AlpacaCalendar } from '../adapters/broker/alpaca/alpaca-calendar';
 import { parseAlpacaLiveFlag } from '../adapters/broker/alpaca/config';
 import { PaperBroker } from '../adapters/broker/paper/paper-broker';
 import { DynamoPaperAccountStore } from '../adapters/broker/paper/stores';
@@ -62,7 +63,13 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
   const clock = new SystemClock();
   const db = once(() => createDocumentClient());
   const marketData = once(() => new CsvMarketData({ dataDir: required(ENV.dataDir) }));
-  const calendar = once(() => new CsvCalendar({ file: required(ENV.calendarFile) }));
+  // With Alpaca the broker's own calendar is the truth (the bundled CSV ends in 2023); the range
+  // covers the previous sessions fetch needs and the sessions an entry may live.
+  const calendar = once((): CalendarPort => {
+    if ((env[ENV.broker] ?? 'paper') !== 'alpaca') return new CsvCalendar({ file: required(ENV.calendarFile) });
+    const day = (offsetDays: number) => new Date(clock.now().getTime() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+    return new AlpacaCalendar(broker() as AlpacaBroker, { start: day(-30), end: day(60) });
+  });
   const tradingState = once(
     () => new DynamoTradingStateStore(db(), tableNamesFromEnv(env, ['tradingState']).tradingState!, config.strategyId),
   );

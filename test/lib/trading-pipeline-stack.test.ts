@@ -32,7 +32,7 @@ const HANDLER_FILES = ['cancel-verify', 'features', 'fetch', 'orders', 'predict'
 /** Handler files whose functions read market data / the calendar and so carry `data/` in the asset. */
 const DATA_HANDLERS = ['fetch', 'risk-check', 'orders', 'cancel-verify'];
 /** Handler files whose functions talk to the broker and so get BROKER / ALPACA_LIVE / APCA_API_BASE_URL. */
-const BROKER_HANDLERS = ['risk-check', 'orders', 'cancel-verify'];
+const BROKER_HANDLERS = ['fetch', 'risk-check', 'orders', 'cancel-verify']; // fetch reads the broker's calendar
 
 interface Built {
   readonly stack: TradingPipelineStack;
@@ -256,7 +256,7 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
       base.template.hasOutput('Broker', { Value: Match.stringLikeRegexp('^paper ') });
     });
 
-    it('with context broker=alpaca, risk-check, orders and cancel-verify get BROKER=alpaca (paper endpoint, not live)', () => {
+    it('with context broker=alpaca, fetch (calendar), risk-check, orders and cancel-verify get BROKER=alpaca (paper endpoint, not live)', () => {
       const fns = pipelineFunctions(withAlpaca);
       for (const handlerFile of BROKER_HANDLERS) {
         const env = fns[handlerFile]!.resource.Properties.Environment.Variables;
@@ -265,7 +265,7 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
         expect(env[ENV.alpacaBaseUrl], handlerFile).toBeUndefined();
         expect(env[ENV.apiKeysSecretArn], handlerFile).toBeDefined();
       }
-      for (const handlerFile of ['fetch', 'features', 'predict']) {
+      for (const handlerFile of ['features', 'predict']) {
         expect(fns[handlerFile]!.resource.Properties.Environment.Variables[ENV.broker], handlerFile).toBeUndefined();
       }
       withAlpaca.template.hasOutput('Broker', { Value: Match.stringLikeRegexp('^alpaca paper at https://paper-api\\.alpaca\\.markets') });

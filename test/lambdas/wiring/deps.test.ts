@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AlpacaBroker } from '../../../lambdas/adapters/broker/alpaca/alpaca-broker';
+import { AlpacaCalendar } from '../../../lambdas/adapters/broker/alpaca/alpaca-calendar';
+import { CsvCalendar } from '../../../lambdas/adapters/calendar/csv-calendar';
 import { PaperBroker } from '../../../lambdas/adapters/broker/paper/paper-broker';
 import { depsFromEnv } from '../../../lambdas/wiring/deps';
 
@@ -31,6 +33,12 @@ describe('depsFromEnv (Lambda wiring)', () => {
     const deps = depsFromEnv({ BROKER: 'alpaca', API_KEYS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:keys' });
     expect(deps.broker).toBeInstanceOf(AlpacaBroker);
     expect((deps.broker as AlpacaBroker).endpoint).toEqual({ baseUrl: 'https://paper-api.alpaca.markets', mode: 'paper' });
+  });
+
+  it('with BROKER=alpaca the session calendar is Alpaca\'s, not the bundled CSV (which ends in 2023)', () => {
+    const deps = depsFromEnv({ BROKER: 'alpaca', API_KEYS_SECRET_ARN: 'arn:keys' });
+    expect(deps.calendar).toBeInstanceOf(AlpacaCalendar);
+    expect(depsFromEnv({ CALENDAR_FILE: '/x.csv' }).calendar).toBeInstanceOf(CsvCalendar);
   });
 
   it('BROKER=alpaca needs the API keys secret', () => {
