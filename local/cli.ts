@@ -9,7 +9,8 @@
  * calendar; the run waits for the close before cancel-verify.
  *
  * Exit codes: 0 when the run completes (even if trading was halted); 2 for bad arguments or
- * unreadable data, with a message naming the problem; 1 when an execution fails.
+ * unreadable data, with a message naming the problem; 1 when an execution fails (every session
+ * still runs and is reported, as the next scheduled execution would in AWS).
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -249,6 +250,11 @@ async function main(argv: string[]): Promise<number> {
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(isRange ? result : result.days[0], null, 2)}\n`);
     print(`Report: ${file}`);
+  }
+  const failed = result.days.filter((d) => d.executionError);
+  if (failed.length > 0) {
+    console.error(`error: ${failed.length} execution(s) failed: ${failed.map((d) => `${d.tradingDate} (${d.executionError})`).join('; ')}`);
+    return 1;
   }
   return 0;
 }

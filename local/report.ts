@@ -27,6 +27,8 @@ export interface SessionReport {
    * the rest of the report shows the owning execution's run.
    */
   duplicateOf: string | null;
+  /** Why the execution failed (after its CRITICAL PIPELINE_FAILED alert), or null when it succeeded. */
+  executionError: string | null;
   strategyId: string;
   killSwitch: string;
   tradingState: string;
@@ -110,16 +112,25 @@ const price = (value: string | null | undefined): number | null => (value ? toRe
 /** Builds the report of one session from the stores, after its execution finished. */
 export async function buildSessionReport(
   deps: Deps,
-  run: { runId: string; tradingDate: string; alerts: Alert[]; slot?: string; faults?: Array<{ kind: string }> },
+  run: { runId: string; tradingDate: string; alerts: Alert[]; slot?: string; faults?: Array<{ kind: string }>; executionError?: string | null },
 ): Promise<SessionReport> {
   const { tradingDate } = run;
   const lock = await deps.tradingState.getRunLock(tradingDate, run.slot ?? DEFAULT_SLOT);
   const duplicateOf = lock && lock.heldBy !== run.runId ? lock.heldBy : null;
   // A duplicate execution wrote no artifacts: report the run that owns the slot.
   const runId = duplicateOf ?? run.runId;
-  const universe = await deps.artifacts.get<UniverseArtifact>(runId, ARTIFACTS.universe);
-  const decided = await deps.artifacts.get<DecisionsArtifact>(runId, ARTIFACTS.decisions);
-  const verified = await deps.artifacts.get<VerificationArtifact>(runId, ARTIFACTS.verification);
+  // A failed execution stops where it failed: later steps' artifacts may be missing.
+  const optional = <T>(name: string) => deps.artifacts.get<T>(runId, name).catch(() => undefined);
+  const universe = (await optional<UniverseArtifact>(ARTIFACTS.universe)) ?? { universe: [], benchmark: deps.config.benchmark, usable: [], quarantined: [] };
+  const decided = await optional<DecisionsArtifact>(ARTIFACTS.decisions);
+  const verified = (await optional<VerificationArtifact>(ARTIFACTS.verification)) ?? {
+    synced: 0,
+    fillsRecorded: 0,
+    cancels: [],
+    mismatches: [],
+    unprotected: [],
+    errors: [],
+  };
   const ledgerOrders = await deps.ledger.listOrders();
   const fills = (await deps.ledger.listFills()).filter((f) => f.sessionDate === tradingDate);
   const account = await deps.broker.getAccount();
@@ -134,6 +145,7 @@ export async function buildSessionReport(
     runId: run.runId,
     tradingDate,
     duplicateOf,
+    executionError: run.executionError ?? null,
     strategyId: deps.config.strategyId,
     killSwitch: killSwitch.state,
     tradingState: state.state,
@@ -141,7 +153,7 @@ export async function buildSessionReport(
     universe: universe.universe,
     benchmark: universe.benchmark,
     quarantined: universe.quarantined,
-    decisions: decided.decisions.map((d) => ({
+    decisions: (decided?.decisions ?? []).map((d) => ({
       symbol: d.symbol,
       action: d.action,
       allowed: d.allowed,
@@ -183,10 +195,10 @@ export async function buildSessionReport(
     })),
     cash: toReportNumber(account.cash),
     equity: toReportNumber(account.equity),
-    decisionEquity: toReportNumber(decided.snapshot.equity),
+    decisionEquity: decided ? toReportNumber(decided.snapshot.equity) : null,
     alerts: run.alerts.map((a) => ({ severity: a.severity, type: a.type, message: a.message })),
     faults: (run.faults ?? []).reduce<Record<string, number>>((counts, f) => ({ ...counts, [f.kind]: (counts[f.kind] ?? 0) + 1 }), {}),
-    startReconciliation: decided.reconciliation
+    startReconciliation: decided?.reconciliation
       ? {
           matched: decided.reconciliation.discrepancies.length === 0,
           discrepancies: decided.reconciliation.discrepancies,
@@ -241,6 +253,7 @@ export function buildRangeSummary(days: readonly SessionReport[], initialCash: s
 export function formatSessionReport(r: SessionReport): string {
   const lines: string[] = [];
   lines.push(`== ${r.tradingDate}  run ${r.runId}  strategy ${r.strategyId}`);
+  if (r.executionError) lines.push(`   EXECUTION FAILED: ${r.executionError}`);
   if (r.duplicateOf) lines.push(`   DUPLICATE: execution ${r.duplicateOf} owns this session's slot; this run traded nothing (its report follows)`);
   lines.push(`   kill switch ${r.killSwitch}; trading state ${r.tradingState} (${r.tradingStateCause})`);
   lines.push(`Universe: ${r.universe.length} symbols, benchmark ${r.benchmark}`);
@@ -285,7 +298,12 @@ export function formatSessionReport(r: SessionReport): string {
 /** One line per session for range runs. */
 export function formatSessionLine(r: SessionReport): string {
   const submitted = r.orders.filter((o) => o.submittedThisRun).length;
-  return `${r.tradingDate}  ${r.tradingState.padEnd(8)} orders ${String(submitted).padStart(2)}  fills ${String(r.fills.length).padStart(2)}  positions ${String(r.positions.length).padStart(2)}  quarantined ${String(r.quarantined.length).padStart(2)}  equity ${formatUsd(r.equity)} USD${r.alerts.some((a) => a.severity === 'CRITICAL') ? '  CRITICAL alert' : ''}`;
+  return `${r.tradingDate}  ${r.tradingState.padEnd(8)} orders ${String(submitted).padStart(2)}  fills ${String(r.fills.length).padStart(2)}  positions ${String(r.positions.length).padStart(2)}  quarantined ${String(r.quarantined.length).padStart(2)}  equity ${formatUsd(r.equity)} USD${faultNote(r)}${r.alerts.some((a) => a.severity === 'CRITICAL') ? '  CRITICAL alert' : ''}${r.executionError ? '  EXECUTION FAILED' : ''}`;
+}
+
+function faultNote(r: SessionReport): string {
+  const n = Object.values(r.faults).reduce((a, b) => a + b, 0);
+  return n > 0 ? `  injected faults ${n}` : '';
 }
 
 /** Summary block for range runs. */

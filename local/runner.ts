@@ -215,6 +215,8 @@ function formatDuration(ms: number): string {
 interface Venue {
   clock: LocalClock;
   broker: BrokerPort;
+  /** What the report reads: the broker itself, never through the fault injector. */
+  reportBroker: BrokerPort;
   calendarPort: CalendarPort;
   /** The calendar the sessions were checked against. */
   calendar: TradingCalendar;
@@ -240,8 +242,8 @@ const realSleep = (ms: number): Promise<void> => new Promise<void>((resolve) => 
  * run talks only to the Alpaca endpoint.
  * @returns one report per session and a summary.
  * @throws LocalRunError for requests that cannot be served (the state directory's account is past
- *   the date; Alpaca keys missing; not a session per Alpaca's calendar; …), before any step runs;
- *   Error when an execution fails.
+ *   the date; Alpaca keys missing; not a session per Alpaca's calendar; …), before any step runs.
+ *   A failed execution does not throw: its report carries `executionError` and the run goes on.
  */
 export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
   const { stateDir } = options;
@@ -314,18 +316,21 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
         },
       };
       const input = { tradingDate: date, ...(options.symbols ? { symbols: options.symbols } : {}) };
+      // A failed execution is reported (after its CRITICAL alert) and the next session still runs,
+      // as the next scheduled execution would in AWS.
+      let executionError: string | null = null;
       try {
         await executeLocally(aslText, input, { functions, integrations, clock }, { name: runId, startTime: clock.now().toISOString() });
+      } catch (error) {
+        executionError = (error as Error).message;
       } finally {
         await venue.executionEnded();
       }
       await venue.endSession(session);
-      const report = await buildSessionReport(deps, {
-        runId,
-        tradingDate: date,
-        alerts: alerts.published.slice(alertsBefore),
-        faults: venue.faults.slice(faultsBefore),
-      });
+      const report = await buildSessionReport(
+        { ...deps, broker: venue.reportBroker },
+        { runId, tradingDate: date, alerts: alerts.published.slice(alertsBefore), faults: venue.faults.slice(faultsBefore), executionError },
+      );
       days.push(report);
       options.onSession?.(report);
     }
@@ -376,6 +381,7 @@ async function preparePaper(options: LocalRunOptions, marketData: MarketDataPort
   return {
     clock,
     broker,
+    reportBroker: paper,
     calendarPort,
     calendar,
     sleep: noWait,
@@ -458,6 +464,7 @@ async function prepareAlpaca(options: LocalRunOptions): Promise<Venue> {
   return {
     clock,
     broker,
+    reportBroker: broker,
     calendarPort,
     calendar,
     sleep: options.alpaca?.sleep ?? realSleep,
