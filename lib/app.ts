@@ -8,7 +8,7 @@
  * with a written reason (`Validations.of(construct).acknowledge`).
  *
  * Context (all optional, see lib/stack-config.ts): alertEmail, alertPhone, strategyConfig,
- * scheduleHour, scheduleMinute.
+ * scheduleHour, scheduleMinute, broker (paper|alpaca), alpacaBaseUrl, alpacaLive.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

@@ -514,7 +514,7 @@ function describeStepOutput(name: string, output: unknown): string {
 }
 
 /** Adapts a middy Lambda handler to a local Task binding, with a minimal Lambda context. */
-function invoke(name: string, handler: (event: unknown, context: Context) => Promise<unknown>): LocalTask {
+export function invoke(name: string, handler: (event: unknown, context: Context) => Promise<unknown>): LocalTask {
   return (input) =>
     handler(input, {
       functionName: `local-${name}`,

@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaperBroker } from '../../lambdas/adapters/broker/paper/paper-broker';
 import { CsvCalendar } from '../../lambdas/adapters/calendar/csv-calendar';
@@ -32,6 +31,7 @@ import type { Deps } from '../../lambdas/wiring/deps';
 import { executeLocally, loadAsl, type LocalTask } from '../../local/asl';
 import { MemoryAlerts, MemoryKillSwitch, MemoryPaperAccountStore } from '../../local/chaos/harness';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo, type LocalDynamo } from '../../local/dynalite';
+import { invoke } from '../../local/runner';
 
 const ROOT = resolve(__dirname, '../..');
 const DATE = '2018-02-07';
@@ -76,12 +76,12 @@ describe(`${N} concurrent executions of one schedule slot`, { timeout: 120_000 }
     };
     const getDeps = () => deps;
     const functions: Record<string, LocalTask> = {
-      FetchFunctionArn: invoke(fetch.createHandler(getDeps)),
-      FeaturesFunctionArn: invoke(features.createHandler(getDeps)),
-      PredictFunctionArn: invoke(predict.createHandler(getDeps)),
-      RiskCheckFunctionArn: invoke(riskCheck.createHandler(getDeps)),
-      OrdersFunctionArn: invoke(orders.createHandler(getDeps)),
-      CancelVerifyFunctionArn: invoke(cancelVerify.createHandler(getDeps)),
+      FetchFunctionArn: invoke('fetch', fetch.createHandler(getDeps)),
+      FeaturesFunctionArn: invoke('features', features.createHandler(getDeps)),
+      PredictFunctionArn: invoke('predict', predict.createHandler(getDeps)),
+      RiskCheckFunctionArn: invoke('riskCheck', riskCheck.createHandler(getDeps)),
+      OrdersFunctionArn: invoke('orders', orders.createHandler(getDeps)),
+      CancelVerifyFunctionArn: invoke('cancelVerify', cancelVerify.createHandler(getDeps)),
     };
     const { text } = await loadAsl(join(ROOT, 'state-machines/trading-pipeline.asl.json'));
     const names = Array.from({ length: N }, (_, i) => `sched-${DATE}-${i}-${randomUUID().slice(0, 6)}`);
@@ -120,21 +120,3 @@ describe(`${N} concurrent executions of one schedule slot`, { timeout: 120_000 }
     expect(new Set(entries.map((o) => o.submittedByRunId)).size).toBe(1);
   });
 });
-
-function invoke(handler: (event: unknown, context: Context) => Promise<unknown>): LocalTask {
-  return (input) =>
-    handler(input, {
-      functionName: 'local',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:local',
-      memoryLimitInMB: '1024',
-      awsRequestId: randomUUID(),
-      logGroupName: '/local',
-      logStreamName: 'local',
-      callbackWaitsForEmptyEventLoop: false,
-      getRemainingTimeInMillis: () => 300_000,
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    });
-}

@@ -1,6 +1,7 @@
 /** Test fixture: a valid OTO limit entry as the orders step builds it (AAPL, 2018-02-07 unless overridden). */
 import { deriveClientOrderId } from '../../lambdas/core/client-order-id';
-import { createOrder, type Order } from '../../lambdas/core/order';
+import { createOrder, toSubmitRequest, type Order } from '../../lambdas/core/order';
+import type { SubmitOrderRequest } from '../../lambdas/ports';
 
 export interface EntryFixture {
   symbol?: string;
@@ -31,4 +32,12 @@ export function entryOrder(e: EntryFixture = {}): Order {
     stopLossPrice: e.stopLossPrice ?? '152.10',
     expiresAt: e.expiresAt ?? `${tradingDate}T21:00:00.000Z`,
   });
+}
+
+/**
+ * The broker request of the default entry fixture: AAPL buy 10 limit 160.50, OTO stop-loss 152.10,
+ * gtc, client_order_id momo1-20180207-AAPL-b-en. Overrides apply to the request.
+ */
+export function entryRequest(overrides: Partial<SubmitOrderRequest> = {}): SubmitOrderRequest {
+  return { ...toSubmitRequest(entryOrder()), ...overrides };
 }

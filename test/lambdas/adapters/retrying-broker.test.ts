@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { entryRequest } from '../../support/orders';
 import { BASE_DELAY_MS, isRetryable, MAX_ATTEMPTS, MAX_DELAY_MS, RetryingBroker } from '../../../lambdas/adapters/broker/retrying-broker';
 import { BrokerError, BrokerTransportError, type SubmitOrderRequest } from '../../../lambdas/ports';
 import { FakeBroker, MutableClock } from '../../support/fake-broker';
 
-const request: SubmitOrderRequest = {
-  clientOrderId: 'momo1-20180207-AAPL-b-en',
-  symbol: 'AAPL',
-  side: 'buy',
-  type: 'limit',
-  timeInForce: 'gtc',
-  orderClass: 'oto',
-  qty: '10',
-  limitPrice: '160.50',
-  stopLoss: { stopPrice: '152.10' },
-};
+const request: SubmitOrderRequest = entryRequest();
 
 function setup() {
   const inner = new FakeBroker(new MutableClock(new Date('2018-02-07T14:00:00Z')));

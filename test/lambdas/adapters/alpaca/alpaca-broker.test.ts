@@ -1,4 +1,5 @@
 /** AlpacaBroker over a scripted fetch: requests it sends and how it reads Alpaca's answers. */
+import { entryRequest } from '../../../support/orders';
 import { describe, expect, it } from 'vitest';
 import { AlpacaBroker, type AlpacaBrokerOptions } from '../../../../lambdas/adapters/broker/alpaca/alpaca-broker';
 import { AlpacaCalendar } from '../../../../lambdas/adapters/broker/alpaca/alpaca-calendar';
@@ -126,9 +127,9 @@ describe('listOrders', () => {
 describe('getOrderByClientOrderId', () => {
   it('looks the order up by client_order_id', async () => {
     const { broker, calls } = setup(() => json(200, alpacaOrder()));
-    const order = await broker.getOrderByClientOrderId('momo1-2018-02-07-AAPL-buy-entry');
+    const order = await broker.getOrderByClientOrderId('momo1-20180207-AAPL-b-en');
     expect(calls[0]!.url.pathname).toBe('/v2/orders:by_client_order_id');
-    expect(calls[0]!.url.searchParams.get('client_order_id')).toBe('momo1-2018-02-07-AAPL-buy-entry');
+    expect(calls[0]!.url.searchParams.get('client_order_id')).toBe('momo1-20180207-AAPL-b-en');
     expect(order).toMatchObject({ id: PARENT_ID, orderClass: 'simple', legs: [] });
   });
 
@@ -144,7 +145,7 @@ describe('getOrderByClientOrderId', () => {
 
   it('an OTO answered with legs: null is read again by id with nested=true, so its stop leg is known', async () => {
     const { broker, calls } = setup([() => json(200, alpacaOrder({ order_class: 'oto', legs: null })), () => json(200, alpacaOrder({ order_class: 'oto', legs: [stopLeg()] }))]);
-    const order = await broker.getOrderByClientOrderId('momo1-2018-02-07-AAPL-buy-entry');
+    const order = await broker.getOrderByClientOrderId('momo1-20180207-AAPL-b-en');
     expect(calls[1]!.url.pathname).toBe(`/v2/orders/${PARENT_ID}`);
     expect(calls[1]!.url.searchParams.get('nested')).toBe('true');
     expect(order!.legs).toHaveLength(1);
@@ -159,7 +160,7 @@ describe('getOrder', () => {
     expect(calls[0]!.url.toString()).toBe(`https://paper-api.alpaca.markets/v2/orders/${PARENT_ID}?nested=true`);
     expect(order).toEqual({
       id: PARENT_ID,
-      clientOrderId: 'momo1-2018-02-07-AAPL-buy-entry',
+      clientOrderId: 'momo1-20180207-AAPL-b-en',
       symbol: 'AAPL',
       side: 'buy',
       type: 'limit',
@@ -188,17 +189,7 @@ describe('getOrder', () => {
 });
 
 describe('submitOrder', () => {
-  const entry: SubmitOrderRequest = {
-    clientOrderId: 'momo1-2018-02-07-AAPL-buy-entry',
-    symbol: 'AAPL',
-    side: 'buy',
-    type: 'limit',
-    timeInForce: 'gtc',
-    orderClass: 'oto',
-    qty: '10',
-    limitPrice: '160.50',
-    stopLoss: { stopPrice: '152.10' },
-  };
+  const entry: SubmitOrderRequest = entryRequest();
 
   it('POSTs one snake_case body with decimal strings; the stop-loss travels in the same request', async () => {
     const { broker, calls } = setup(() => json(200, alpacaOrder({ order_class: 'oto', legs: [stopLeg()] })));
@@ -214,7 +205,7 @@ describe('submitOrder', () => {
       type: 'limit',
       time_in_force: 'gtc',
       order_class: 'oto',
-      client_order_id: 'momo1-2018-02-07-AAPL-buy-entry',
+      client_order_id: 'momo1-20180207-AAPL-b-en',
       limit_price: '160.50',
       stop_loss: { stop_price: '152.10' },
     });

@@ -70,7 +70,7 @@ describe('the validator itself', () => {
 
 describe('request bodies the adapter sends validate against CreateOrderRequest', () => {
   const base: SubmitOrderRequest = {
-    clientOrderId: 'momo1-2018-02-07-AAPL-buy-entry',
+    clientOrderId: 'momo1-20180207-AAPL-b-en',
     symbol: 'AAPL',
     side: 'buy',
     type: 'limit',
@@ -192,7 +192,7 @@ describe('the fake server stays honest: its answers validate against the spec', 
       type: 'limit',
       time_in_force: 'gtc',
       order_class: 'oto',
-      client_order_id: 'momo1-2018-02-07-AAPL-buy-entry',
+      client_order_id: 'momo1-20180207-AAPL-b-en',
       limit_price: '160.50',
       stop_loss: { stop_price: '152.10' },
     });
@@ -202,7 +202,7 @@ describe('the fake server stays honest: its answers validate against the spec', 
     expect(order.legs).toHaveLength(1);
 
     clock.set('2018-02-07T15:00:00.000Z');
-    backing.fill('momo1-2018-02-07-AAPL-buy-entry', '160.40');
+    backing.fill('momo1-20180207-AAPL-b-en', '160.40');
 
     for (const path of [
       '/v2/orders?status=all',
@@ -210,7 +210,7 @@ describe('the fake server stays honest: its answers validate against the spec', 
       '/v2/orders?status=closed&nested=true',
       `/v2/orders/${order.id}?nested=true`,
       `/v2/orders/${order.legs[0]!.id}`,
-      '/v2/orders:by_client_order_id?client_order_id=momo1-2018-02-07-AAPL-buy-entry',
+      '/v2/orders:by_client_order_id?client_order_id=momo1-20180207-AAPL-b-en',
     ]) {
       const { status, json: body } = await raw('GET', path);
       expect(status, path).toBe(200);

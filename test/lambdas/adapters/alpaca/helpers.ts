@@ -92,7 +92,7 @@ export const keys = (credentials: ApiCredentials = { APCA_API_KEY_ID: 'AKTEST', 
 export function alpacaOrder(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id: '61e69015-8549-4bfd-b9c3-01e75843f47d',
-    client_order_id: 'momo1-2018-02-07-AAPL-buy-entry',
+    client_order_id: 'momo1-20180207-AAPL-b-en',
     created_at: '2018-02-07T14:00:00.123456789Z',
     updated_at: '2018-02-07T14:00:00.123456789Z',
     submitted_at: '2018-02-07T14:00:00.120000001Z',

@@ -3,6 +3,7 @@
  * backed by the in-memory FakeBroker: the OTO round trip, and the server's scripted faults.
  * Backoff waits go through an injected sleep; the only real wait is one 100 ms client timeout.
  */
+import { entryRequest } from '../../../support/orders';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlpacaBroker } from '../../../../lambdas/adapters/broker/alpaca/alpaca-broker';
 import { AlpacaCalendar } from '../../../../lambdas/adapters/broker/alpaca/alpaca-calendar';
@@ -11,17 +12,7 @@ import { startFakeAlpacaServer, type FakeAlpacaServer } from '../../../support/f
 import { FakeBroker, MutableClock, WINTER_WEEK } from '../../../support/fake-broker';
 import { ManualTime } from './helpers';
 
-const ENTRY: SubmitOrderRequest = {
-  clientOrderId: 'momo1-2018-02-07-AAPL-buy-entry',
-  symbol: 'AAPL',
-  side: 'buy',
-  type: 'limit',
-  timeInForce: 'gtc',
-  orderClass: 'oto',
-  qty: '10',
-  limitPrice: '160.50',
-  stopLoss: { stopPrice: '152.10' },
-};
+const ENTRY: SubmitOrderRequest = entryRequest();
 
 let clock: MutableClock;
 let backing: FakeBroker;

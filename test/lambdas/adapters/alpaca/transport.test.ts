@@ -3,23 +3,14 @@
  * (429 for every method; 5xx/transport only for GET; never resend a POST/PATCH/DELETE) and the
  * token bucket. Time is injected: nothing here sleeps for real beyond a 5 ms timeout.
  */
+import { entryRequest } from '../../../support/orders';
 import { describe, expect, it } from 'vitest';
 import { AlpacaBroker, type AlpacaBrokerOptions } from '../../../../lambdas/adapters/broker/alpaca/alpaca-broker';
 import { BrokerError, BrokerTransportError, type SubmitOrderRequest } from '../../../../lambdas/ports';
 import { alpacaOrder, hang, json, keys, ManualTime, networkFailure, noContent, scriptedFetch, type Handler } from './helpers';
 
 const ACCOUNT = { cash: '1000', equity: '1000', buying_power: '2000', trading_blocked: false, trade_suspended_by_user: false, account_blocked: false };
-const ENTRY: SubmitOrderRequest = {
-  clientOrderId: 'momo1-2018-02-07-AAPL-buy-entry',
-  symbol: 'AAPL',
-  side: 'buy',
-  type: 'limit',
-  timeInForce: 'gtc',
-  orderClass: 'oto',
-  qty: '10',
-  limitPrice: '160.50',
-  stopLoss: { stopPrice: '152.10' },
-};
+const ENTRY: SubmitOrderRequest = entryRequest();
 const acceptedEntry = () =>
   json(200, alpacaOrder({ order_class: 'oto', legs: [alpacaOrder({ id: 'c1a2b3c4-0000-4000-8000-000000000002', client_order_id: 'leg-1', side: 'sell', type: 'stop', limit_price: null, stop_price: '152.1', status: 'held', order_class: 'oto' })] }));
 
@@ -123,7 +114,7 @@ describe('retry policy: 429 for every method', () => {
       randoms: [0.5],
     });
     const order = await broker.submitOrder(ENTRY);
-    expect(order.clientOrderId).toBe('momo1-2018-02-07-AAPL-buy-entry');
+    expect(order.clientOrderId).toBe('momo1-20180207-AAPL-b-en');
     expect(calls.map((c) => c.method)).toEqual(['POST', 'POST']);
     expect(time.sleeps).toEqual([2000 + Math.floor(0.5 * 250)]);
   });
