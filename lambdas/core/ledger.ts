@@ -390,7 +390,7 @@ export function findUnprotectedPositions(
   const covered = new Map<string, Dec>();
   const visit = (o: BrokerOrder, parent: BrokerOrder | undefined): void => {
     const isStop = o.side === 'sell' && (o.type === 'stop' || o.type === 'stop_limit');
-    const heldLive = o.status === 'held' && (parent !== undefined ? parent.status === 'filled' : parentFilled(o));
+    const heldLive = o.status === 'held' && (parent !== undefined ? isFullyFilled(parent.qty, parent.filledQty) : parentFilled(o));
     if (isStop && (WORKING_STATUSES.has(o.status) || heldLive)) {
       const remaining = dec(o.qty).minus(dec(o.filledQty));
       covered.set(o.symbol, (covered.get(o.symbol) ?? new Dec(0)).plus(remaining));
@@ -410,12 +410,19 @@ export function findUnprotectedPositions(
 
 /**
  * `parentFilled` for findUnprotectedPositions from ledger records: a leg (by client_order_id) whose
- * parent's ledger status is `filled`.
+ * parent is fully filled in the ledger. Filled quantity, not status, decides: a broker may report a
+ * filled parent as `canceled` (a cancel that raced the fill) and its legs still work. A partially
+ * filled parent does not count (its legs' state is not known to be live).
  */
 export function parentFilledFromLedger(orders: readonly LedgerOrder[]): (leg: BrokerOrder) => boolean {
   const byId = new Map(orders.map((o) => [o.clientOrderId, o]));
   return (leg) => {
     const parentId = byId.get(leg.clientOrderId)?.parentClientOrderId;
-    return parentId !== null && parentId !== undefined && byId.get(parentId)?.status === 'filled';
+    const parent = parentId ? byId.get(parentId) : undefined;
+    return parent !== undefined && isFullyFilled(parent.qty, parent.filledQty);
   };
+}
+
+function isFullyFilled(qty: string, filledQty: string): boolean {
+  return dec(filledQty).gt(0) && dec(filledQty).eq(dec(qty));
 }

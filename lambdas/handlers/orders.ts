@@ -12,7 +12,10 @@
  *      trading state HALTED and raise a CRITICAL alert — nothing more is sent this run;
  *      any other 4xx is recorded as rejected with the broker's message (no retry);
  *      a timeout, transport error or 5xx is followed by a lookup by client_order_id, never a blind
- *      retry; 429 is backed off inside the broker adapter (token bucket + jittered retries);
+ *      retry: found → adopted; confirmed absent → sent again with the same id (at most
+ *      SUBMIT_ATTEMPTS in all, the gate and the time in force re-checked first); lookup failed →
+ *      left pending_submit (HIGH alert) for the next run; 429 is backed off inside the broker
+ *      adapter (token bucket + jittered retries);
  *   5. record the broker's order id, status and legs.
  *
  * The kill switch and the trading-state latch are read again right before each submission
@@ -33,6 +36,12 @@ import { readKillSwitch } from './shared/kill-switch';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { syncWithBroker } from './shared/order-sync';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
+
+/**
+ * Submissions of one intent per execution: the first, plus resends after a failure whose lookup
+ * by client_order_id confirmed the order is NOT at the broker.
+ */
+export const SUBMIT_ATTEMPTS = 3;
 
 /** What happened to one intent in this execution. */
 export type PlacementOutcome =
@@ -158,58 +167,80 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
     return { ...base, outcome: 'expired', detail: `time in force ended ${order.expiresAt}` };
   }
 
-  let accepted: BrokerOrder;
-  try {
-    accepted = await deps.broker.submitOrder(toSubmitRequest(order));
-  } catch (error) {
-    if (error instanceof BrokerError && error.status === 422 && /client_order_id must be unique/i.test(error.message)) {
-      const existing = await deps.broker.getOrderByClientOrderId(order.clientOrderId);
-      if (!existing) throw new Error(`broker says ${order.clientOrderId} exists but cannot find it`);
-      await syncWithBroker(deps, record, existing, ctx());
-      return { ...base, outcome: 'adopted', detail: 'broker answered 422 client_order_id must be unique' };
+  let accepted: BrokerOrder | undefined;
+  for (let attempt = 1; accepted === undefined; attempt++) {
+    try {
+      accepted = await deps.broker.submitOrder(toSubmitRequest(order));
+      break;
+    } catch (error) {
+      if (error instanceof BrokerError && error.status === 422 && /client_order_id must be unique/i.test(error.message)) {
+        const existing = await deps.broker.getOrderByClientOrderId(order.clientOrderId);
+        if (!existing) throw new Error(`broker says ${order.clientOrderId} exists but cannot find it`);
+        await syncWithBroker(deps, record, existing, ctx());
+        return { ...base, outcome: 'adopted', detail: 'broker answered 422 client_order_id must be unique' };
+      }
+      if (error instanceof BrokerError && (error.status === 401 || error.status === 403)) {
+        // The broker refuses this account's orders: stop everything until a person looks.
+        await deps.ledger.update(record, { status: 'rejected', statusReason: `${error.status} ${error.message}`, updatedAt: now() });
+        const cause = `BROKER_AUTH_REFUSED: ${error.status} ${error.message} on ${order.clientOrderId}`;
+        await deps.tradingState.setLatch({ state: 'HALTED', cause, since: now() });
+        await deps.alerts.publish({
+          severity: 'CRITICAL',
+          type: 'BROKER_AUTH_REFUSED',
+          message: `${cause}. Trading state set to HALTED: check the API keys and the account at the broker, then re-arm the kill switch.`,
+          runId: state.runId,
+          tradingDate: state.tradingDate,
+          at: now(),
+        });
+        return { ...base, outcome: 'halted', detail: `${error.status} ${error.message}` };
+      }
+      if (isDefinitiveRefusal(error)) {
+        await deps.ledger.update(record, { status: 'rejected', statusReason: `${error.status} ${error.message}`, updatedAt: now() });
+        await deps.alerts.publish({
+          severity: 'WARNING',
+          type: 'ORDER_REJECTED',
+          message: `${order.clientOrderId} (${order.symbol} buy ${order.qty} @ ${order.limitPrice}) rejected by the broker: ${error.status} ${error.message}`,
+          runId: state.runId,
+          tradingDate: state.tradingDate,
+          at: now(),
+        });
+        return { ...base, outcome: 'rejected', detail: `${error.status} ${error.message}` };
+      }
+      // Timeout, transport failure, 5xx, 408 or 429: the order may or may not exist. Look it up
+      // BEFORE anything else; never resend blindly.
+      let existing: BrokerOrder | undefined;
+      let lookupFailed: string | undefined;
+      try {
+        existing = await deps.broker.getOrderByClientOrderId(order.clientOrderId);
+      } catch (lookupError) {
+        lookupFailed = (lookupError as Error).message;
+      }
+      if (existing) {
+        await syncWithBroker(deps, record, existing, ctx());
+        return { ...base, outcome: 'adopted', detail: `found after ${(error as Error).message}` };
+      }
+      if (lookupFailed !== undefined || attempt >= SUBMIT_ATTEMPTS) {
+        const why = lookupFailed !== undefined ? `the lookup failed too (${lookupFailed})` : `the order is not visible at the broker after ${attempt} attempts`;
+        await deps.alerts.publish({
+          severity: 'HIGH',
+          type: 'ORDER_UNCONFIRMED',
+          message: `${order.clientOrderId}: submission failed (${(error as Error).message}) and ${why}; left pending_submit for the next run to resolve`,
+          runId: state.runId,
+          tradingDate: state.tradingDate,
+          at: now(),
+        });
+        return { ...base, outcome: 'unconfirmed', detail: (error as Error).message };
+      }
+      // Confirmed absent: sending again with the same client_order_id is safe (should the first
+      // request still land, the broker answers 422 and the order is adopted). Re-check the gate and
+      // the time in force first: both may have changed while this order was being retried.
+      const gate = effectiveTradingState(await readKillSwitch(deps.killSwitch), await deps.tradingState.getLatch());
+      if (gate.state !== 'ACTIVE') return { ...base, outcome: 'blocked', detail: `${gate.cause} (checked before a resend)` };
+      if (order.expiresAt && Date.parse(now()) >= Date.parse(order.expiresAt)) {
+        await deps.ledger.update(record, { status: 'expired', statusReason: `time in force ended ${order.expiresAt} before a resend`, updatedAt: now() });
+        return { ...base, outcome: 'expired', detail: `time in force ended ${order.expiresAt}` };
+      }
     }
-    if (error instanceof BrokerError && (error.status === 401 || error.status === 403)) {
-      // The broker refuses this account's orders: stop everything until a person looks.
-      await deps.ledger.update(record, { status: 'rejected', statusReason: `${error.status} ${error.message}`, updatedAt: now() });
-      const cause = `BROKER_AUTH_REFUSED: ${error.status} ${error.message} on ${order.clientOrderId}`;
-      await deps.tradingState.setLatch({ state: 'HALTED', cause, since: now() });
-      await deps.alerts.publish({
-        severity: 'CRITICAL',
-        type: 'BROKER_AUTH_REFUSED',
-        message: `${cause}. Trading state set to HALTED: check the API keys and the account at the broker, then re-arm the kill switch.`,
-        runId: state.runId,
-        tradingDate: state.tradingDate,
-        at: now(),
-      });
-      return { ...base, outcome: 'halted', detail: `${error.status} ${error.message}` };
-    }
-    if (isDefinitiveRefusal(error)) {
-      await deps.ledger.update(record, { status: 'rejected', statusReason: `${error.status} ${error.message}`, updatedAt: now() });
-      await deps.alerts.publish({
-        severity: 'WARNING',
-        type: 'ORDER_REJECTED',
-        message: `${order.clientOrderId} (${order.symbol} buy ${order.qty} @ ${order.limitPrice}) rejected by the broker: ${error.status} ${error.message}`,
-        runId: state.runId,
-        tradingDate: state.tradingDate,
-        at: now(),
-      });
-      return { ...base, outcome: 'rejected', detail: `${error.status} ${error.message}` };
-    }
-    // Timeout, transport failure, 5xx, 408 or 429: the order may or may not exist. Look it up; never resend blindly.
-    const existing = await deps.broker.getOrderByClientOrderId(order.clientOrderId).catch(() => undefined);
-    if (existing) {
-      await syncWithBroker(deps, record, existing, ctx());
-      return { ...base, outcome: 'adopted', detail: `found after ${(error as Error).message}` };
-    }
-    await deps.alerts.publish({
-      severity: 'HIGH',
-      type: 'ORDER_UNCONFIRMED',
-      message: `${order.clientOrderId}: submission failed (${(error as Error).message}) and the order is not visible at the broker; left pending_submit for the next run to resolve`,
-      runId: state.runId,
-      tradingDate: state.tradingDate,
-      at: now(),
-    });
-    return { ...base, outcome: 'unconfirmed', detail: (error as Error).message };
   }
 
   // Accepted. Only the submission is inside the try above: a ledger error from here on is not a
@@ -225,7 +256,7 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
       record = fresh;
     }
   }
-  await syncWithBroker(deps, record, accepted, ctx());
+  await syncWithBroker(deps, record, accepted!, ctx());
   return { ...base, outcome: 'submitted' };
 }
 

@@ -209,10 +209,15 @@ describe('positions and reconciliation', () => {
 
   it('HELD STOP LEG: a held stop under a FILLED parent protects (Alpaca holds a bracket stop while its OCO sibling works)', () => {
     const heldLeg = broker({ id: 'h', symbol: 'BBB', side: 'sell', type: 'stop', stopPrice: '9', qty: '5', status: 'held' });
-    const filledParent = broker({ id: 'p', symbol: 'BBB', status: 'filled', filledQty: '5', filledAvgPrice: '10', legs: [heldLeg] });
+    const filledParent = broker({ id: 'p', symbol: 'BBB', status: 'filled', qty: '5', filledQty: '5', filledAvgPrice: '10', legs: [heldLeg] });
     expect(findUnprotectedPositions([position('BBB', '5')], [filledParent])).toEqual([]);
     // On its own (parent unknown) a held stop protects nothing.
     expect(findUnprotectedPositions([position('BBB', '5')], [heldLeg])).toEqual([{ symbol: 'BBB', qty: '5', protectedQty: '0' }]);
+    // Fills decide, not status: a fully filled parent reported `canceled` still has a live leg; a partly filled one does not.
+    const phantom = { ...filledParent, status: 'canceled' as const };
+    expect(findUnprotectedPositions([position('BBB', '5')], [phantom])).toEqual([]);
+    const partly = { ...filledParent, status: 'canceled' as const, filledQty: '2' };
+    expect(findUnprotectedPositions([position('BBB', '5')], [partly])).toEqual([{ symbol: 'BBB', qty: '5', protectedQty: '0' }]);
   });
 });
 

@@ -10,7 +10,7 @@ import { toSubmitRequest } from '../../../lambdas/core/order';
 import { dec } from '../../../lambdas/core/money';
 import type { RiskDecision } from '../../../lambdas/core/risk';
 import { BrokerError } from '../../../lambdas/ports';
-import { ordersStep, type OrdersArtifact } from '../../../lambdas/handlers/orders';
+import { SUBMIT_ATTEMPTS, ordersStep, type OrdersArtifact } from '../../../lambdas/handlers/orders';
 import { ARTIFACTS, type PipelineState } from '../../../lambdas/handlers/shared/pipeline-state';
 import {
   decisionsArtifact,
@@ -110,7 +110,7 @@ describe('ordersStep: idempotency', () => {
 });
 
 describe('placeOrder: ledger first, then the broker', () => {
-  test('intent is written before the broker call; a network error is followed by a lookup, never a blind resubmit', async () => {
+  test('intent is written before the broker call; a network error is followed by a lookup, and only a confirmed absence allows a resend', async () => {
     await putDecisions('run-1', [decision(AAPL)]);
     let seenAtSubmit: unknown;
     h.broker.scriptSubmit({
@@ -124,14 +124,42 @@ describe('placeOrder: ledger first, then the broker', () => {
     const counts = await ordersStep(state('run-1'), h.deps);
 
     expect(seenAtSubmit).toMatchObject({ clientOrderId: entryId('AAPL'), status: 'pending_submit', brokerOrderId: null, createdByRunId: 'run-1' });
+    // submit (lost) → lookup (absent) → submit again with the same client_order_id
+    const methods = h.broker.calls.map((c) => c.method).filter((m) => m === 'submitOrder' || m === 'getOrderByClientOrderId');
+    expect(methods).toEqual(['submitOrder', 'getOrderByClientOrderId', 'submitOrder']);
+    expect(h.broker.submitted.map((r) => r.clientOrderId)).toEqual([entryId('AAPL'), entryId('AAPL')]);
+    expect(counts).toMatchObject({ submitted: 1, unconfirmed: 0 });
+    expect(h.broker.allOrders().filter((o) => o.clientOrderId === entryId('AAPL'))).toHaveLength(1);
+    expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'new', submittedByRunId: 'run-1' });
+  });
+
+  test('a failed lookup after a failed submission stops the resends: left pending_submit, HIGH alert', async () => {
+    await putDecisions('run-1', [decision(AAPL)]);
+    h.broker.scriptSubmit({ kind: 'refuse', error: networkError() });
+    h.broker.failNext('getOrderByClientOrderId', networkError('lookup reset'));
+
+    const counts = await ordersStep(state('run-1'), h.deps);
+
     expect(counts).toMatchObject({ unconfirmed: 1, submitted: 0 });
     expect(h.broker.callsTo('submitOrder')).toHaveLength(1);
-    const methods = h.broker.calls.map((c) => c.method);
-    expect(methods.indexOf('getOrderByClientOrderId')).toBeGreaterThan(methods.indexOf('submitOrder'));
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'pending_submit', submittedByRunId: null });
     const [alert] = h.alerts.ofType('ORDER_UNCONFIRMED');
     expect(alert).toMatchObject({ severity: 'HIGH', runId: 'run-1' });
-    expect(alert!.message).toContain(entryId('AAPL'));
+    expect(alert!.message).toMatch(/the lookup failed too \(lookup reset\)/);
+  });
+
+  test('no resend once the kill switch flipped while the submission was failing', async () => {
+    await putDecisions('run-1', [decision(AAPL)]);
+    h.broker.scriptSubmit({
+      kind: 'inspect',
+      hook: async () => {
+        await h.killSwitch.write('HALTED');
+        throw networkError();
+      },
+    });
+
+    expect(await ordersStep(state('run-1'), h.deps)).toMatchObject({ blocked: 1, submitted: 0 });
+    expect(h.broker.callsTo('submitOrder')).toHaveLength(1);
   });
 
   test('a submit whose response was lost is adopted from the broker, not sent again', async () => {
@@ -278,14 +306,15 @@ describe('placeOrder: ledger first, then the broker', () => {
     expect(h.broker.callsTo('submitOrder')).toHaveLength(1);
   });
 
-  test('a 5xx whose order is not at the broker stays pending_submit (unconfirmed + HIGH), not a terminal rejection', async () => {
+  test(`a 5xx whose order is never at the broker: looked up before each resend, at most ${SUBMIT_ATTEMPTS} sends, then pending_submit (unconfirmed + HIGH), not a terminal rejection`, async () => {
     await putDecisions('run-1', [decision(AAPL)]);
-    h.broker.scriptSubmit({ kind: 'refuse', error: new BrokerError(503, 'service unavailable') });
+    for (let i = 0; i < SUBMIT_ATTEMPTS; i++) h.broker.scriptSubmit({ kind: 'refuse', error: new BrokerError(503, 'service unavailable') });
 
     expect(await ordersStep(state('run-1'), h.deps)).toMatchObject({ unconfirmed: 1, rejected: 0 });
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'pending_submit' });
     expect(h.alerts.ofType('ORDER_UNCONFIRMED')[0]).toMatchObject({ severity: 'HIGH' });
-    expect(h.broker.callsTo('submitOrder')).toHaveLength(1);
+    expect(h.broker.callsTo('submitOrder')).toHaveLength(SUBMIT_ATTEMPTS);
+    expect(h.broker.callsTo('getOrderByClientOrderId')).toHaveLength(SUBMIT_ATTEMPTS);
   });
 
   test('422 duplicate but the broker cannot show the order: the step fails loudly instead of resubmitting', async () => {
