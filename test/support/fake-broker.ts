@@ -362,31 +362,9 @@ export class FakeBroker implements BrokerPort {
       legIds: [],
     };
     this.orders.set(id, parent);
-    if (request.stopLoss) {
-      const legId = this.nextId();
-      const leg: StoredOrder = {
-        order: {
-          ...base,
-          id: legId,
-          // Alpaca makes up leg ids (UUIDs); they never collide with derived ids.
-          clientOrderId: `${legId}-leg`,
-          symbol: request.symbol,
-          side: request.side === 'buy' ? 'sell' : 'buy',
-          type: 'stop',
-          orderClass: request.orderClass,
-          qty: request.qty,
-          limitPrice: null,
-          stopPrice: request.stopLoss.stopPrice,
-          status: 'held',
-        },
-        parentId: id,
-        legIds: [],
-      };
-      this.orders.set(legId, leg);
-      parent.legIds.push(legId);
-    }
-    if (request.takeProfit) {
-      // Bracket: the take-profit limit leg (held until the entry fills, like the stop).
+    // Alpaca makes up leg ids (UUIDs); they never collide with derived ids. Legs are held until the
+    // entry fills (the bracket's take-profit too).
+    const addLeg = (type: 'stop' | 'limit', price: string): void => {
       const legId = this.nextId();
       this.orders.set(legId, {
         order: {
@@ -395,18 +373,20 @@ export class FakeBroker implements BrokerPort {
           clientOrderId: `${legId}-leg`,
           symbol: request.symbol,
           side: request.side === 'buy' ? 'sell' : 'buy',
-          type: 'limit',
+          type,
           orderClass: request.orderClass,
           qty: request.qty,
-          limitPrice: request.takeProfit.limitPrice,
-          stopPrice: null,
+          limitPrice: type === 'limit' ? price : null,
+          stopPrice: type === 'stop' ? price : null,
           status: 'held',
         },
         parentId: id,
         legIds: [],
       });
       parent.legIds.push(legId);
-    }
+    };
+    if (request.stopLoss) addLeg('stop', request.stopLoss.stopPrice);
+    if (request.takeProfit) addLeg('limit', request.takeProfit.limitPrice);
     return parent;
   }
 

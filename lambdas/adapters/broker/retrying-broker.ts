@@ -24,11 +24,17 @@ import {
   type SubmitOrderRequest,
 } from '../../ports';
 
+/** Tries per call, the first included. */
 export const MAX_ATTEMPTS = 8;
+/** First backoff step, ms (before jitter). */
 export const BASE_DELAY_MS = 50;
+/** Cap of one backoff step, ms. */
 export const MAX_DELAY_MS = 2_000;
 
-/** True for a failure that says nothing was processed (429), or for reads, any transient failure. */
+/**
+ * True for a failure that says nothing was processed (429), or, for reads (`write` false), any
+ * transient failure: 408, 5xx, timeout or dropped connection.
+ */
 export function isRetryable(error: unknown, write: boolean): boolean {
   if (error instanceof BrokerError) {
     if (error.status === 429) return true;
@@ -37,6 +43,7 @@ export function isRetryable(error: unknown, write: boolean): boolean {
   return !write && error instanceof BrokerTransportError;
 }
 
+/** Injection points of RetryingBroker (time and randomness, for deterministic tests and simulated runs). */
 export interface RetryingBrokerOptions {
   /** Waits between attempts (default: real timers). Tests pass a recorder. */
   sleep?: (ms: number) => Promise<void>;
@@ -46,6 +53,11 @@ export interface RetryingBrokerOptions {
   onRetry?: (method: string, attempt: number, error: unknown) => void;
 }
 
+/**
+ * A BrokerPort wrapping another with the policy of the module doc. Every method answers like the
+ * inner broker's; after MAX_ATTEMPTS failed tries (or at once for a non-retryable failure) it
+ * throws the inner broker's last error unchanged (BrokerError, BrokerTransportError).
+ */
 export class RetryingBroker implements BrokerPort {
   constructor(
     private readonly inner: BrokerPort,
