@@ -60,8 +60,13 @@ export interface KillSwitchPort {
   write(value: string): Promise<void>;
 }
 
-/** Alert severities, lowest to highest. */
-export type AlertSeverity = 'INFO' | 'WARNING' | 'HIGH' | 'CRITICAL';
+/**
+ * Alert severities, lowest to highest, as the trading spec assigns them:
+ * CRITICAL halt on a risk limit, reconciliation mismatch, broker auth failure or connection lost;
+ * HIGH daily loss beyond half its limit, fill rate < 50%, slippage above its threshold;
+ * MEDIUM broker rejected an order, rate limited (429); LOW partial fill; INFO for the record.
+ */
+export type AlertSeverity = 'INFO' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
 
 /** An operator alert. `type` is a stable machine code (e.g. RECONCILIATION_MISMATCH). */
 export interface Alert {

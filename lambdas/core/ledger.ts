@@ -166,7 +166,7 @@ export interface BrokerUpdate {
   fills: LedgerFill[];
   /** An illegal transition the broker reported: nothing of it was applied; CRITICAL alert. */
   refused?: string;
-  /** A fill reported after the order was closed as canceled/expired: applied, and worth a WARNING. */
+  /** A fill reported after the order was closed as canceled/expired: applied, and worth a MEDIUM alert. */
   lateFill?: string;
 }
 

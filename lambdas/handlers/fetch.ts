@@ -141,7 +141,7 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
   if (quarantined.length > 0) {
     await deps.alerts.publish({
       // Only the benchmark out is informational: nothing tradable was lost.
-      severity: tradableQuarantined.length > 0 ? 'WARNING' : 'INFO',
+      severity: tradableQuarantined.length > 0 ? 'MEDIUM' : 'INFO',
       type: 'DATA_QUARANTINE',
       message: `${tradableQuarantined.length} of ${universe.length} tradable symbols quarantined${quarantined.length > tradableQuarantined.length ? ` (and benchmark ${config.benchmark})` : ''}: ${quarantined.map((q) => `${q.symbol} (${q.reason})`).join('; ')}`,
       runId: input.runId,

@@ -121,7 +121,7 @@ export async function ordersStep(state: PipelineState, deps: Deps): Promise<Reco
   }
   if (blockedBecause) {
     await deps.alerts.publish({
-      severity: 'WARNING',
+      severity: 'MEDIUM',
       type: 'ENTRIES_BLOCKED',
       message: `${counts.blocked} allowed entries not submitted: trading stopped after the risk check (${blockedBecause})`,
       runId: state.runId,
@@ -197,7 +197,7 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
       if (isDefinitiveRefusal(error)) {
         await deps.ledger.update(record, { status: 'rejected', statusReason: `${error.status} ${error.message}`, updatedAt: now() });
         await deps.alerts.publish({
-          severity: 'WARNING',
+          severity: 'MEDIUM',
           type: 'ORDER_REJECTED',
           message: `${order.clientOrderId} (${order.symbol} buy ${order.qty} @ ${order.limitPrice}) rejected by the broker: ${error.status} ${error.message}`,
           runId: state.runId,

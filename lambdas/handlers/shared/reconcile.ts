@@ -148,7 +148,7 @@ export interface StaleCancel {
 /**
  * Cancels, through cancel-and-verify, every open entry whose time in force is over (an entry of an
  * earlier session still working). Stop-loss and take-profit legs are never touched: they protect
- * positions. A cancel that raced a fill raises a WARNING (the position is real and its stop leg
+ * positions. A cancel that raced a fill raises a MEDIUM alert (the position is real and its stop leg
  * protects it; no exit is sent from here). An unresolved cancel (already HALTED + CRITICAL) is
  * also recorded in `errors`, so the step fails and the workflow pages.
  * @param fills receives the fill increments the cancels wrote.
@@ -175,7 +175,7 @@ export async function cancelStaleEntries(
       }
       if (result.outcome === 'filled_before_cancel' || result.outcome === 'partially_filled_then_canceled') {
         await deps.alerts.publish({
-          severity: 'WARNING',
+          severity: 'MEDIUM',
           type: 'CANCEL_RACED_FILL',
           message: `${record.clientOrderId} (${record.symbol}) filled ${filledQty} before the cancel: fill recorded, position kept under its stop-loss leg, no exit sent`,
           runId: base.runId,

@@ -101,7 +101,7 @@ describe('alerts', () => {
     const printed: string[] = [];
     const sink = new LocalAlertSink(file, (l) => printed.push(l));
     await sink.publish(alert);
-    await sink.publish({ ...alert, severity: 'WARNING', type: 'DATA_QUARANTINE' });
+    await sink.publish({ ...alert, severity: 'MEDIUM', type: 'DATA_QUARANTINE' });
     expect(printed[0]).toBe('[alert] CRITICAL RECONCILIATION_MISMATCH: AAPL ledger 10 vs broker 0');
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert);
     expect(lines.map((l) => l.type)).toEqual(['RECONCILIATION_MISMATCH', 'DATA_QUARANTINE']);

@@ -75,7 +75,7 @@ describe('cancel raced a fill (BUG-100 family)', () => {
   test.each([
     ['the cancel answers 422 not cancelable', 'fill-then-422'],
     ['the cancel is accepted but the read-back shows filled', 'accepted-but-filled'],
-  ] as const)('%s: the fill is recorded once, status filled, WARNING, and no exit is ever sent', async (_label, kind) => {
+  ] as const)('%s: the fill is recorded once, status filled, MEDIUM alert, and no exit is ever sent', async (_label, kind) => {
     await place(AAPL);
     h.broker.scriptCancel(entryId('AAPL'), { kind, price: '160.40' });
 
@@ -88,7 +88,7 @@ describe('cancel raced a fill (BUG-100 family)', () => {
       expect.objectContaining({ clientOrderId: entryId('AAPL'), side: 'buy', purpose: 'entry', qty: '10', price: '160.4', cumulativeQty: '10' }),
     ]);
     const [raced] = h.alerts.ofType('CANCEL_RACED_FILL');
-    expect(raced).toMatchObject({ severity: 'WARNING' });
+    expect(raced).toMatchObject({ severity: 'MEDIUM' });
     expect(raced!.message).toContain(entryId('AAPL'));
     expect(severe()).toEqual([]);
     // The stop-loss leg now works and protects the position; its ledger record follows.

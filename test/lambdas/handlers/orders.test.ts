@@ -260,7 +260,7 @@ describe('placeOrder: ledger first, then the broker', () => {
     expect((await placements('run-1'))[0]!.detail).toMatch(/422/);
   });
 
-  test('422 invalid from the broker: recorded as rejected with the broker message, WARNING, never retried', async () => {
+  test('422 invalid from the broker: recorded as rejected with the broker message, MEDIUM alert, never retried', async () => {
     await putDecisions('run-1', [decision(AAPL), decision(MSFT)]);
     h.broker.scriptSubmit({ kind: 'refuse', error: new BrokerError(422, 'qty must be > 0', 40010000) });
 
@@ -269,7 +269,7 @@ describe('placeOrder: ledger first, then the broker', () => {
     expect(counts).toMatchObject({ rejected: 1, submitted: 1 });
     expect(await h.ledger.get(entryId('AAPL'))).toMatchObject({ status: 'rejected', statusReason: '422 qty must be > 0', brokerOrderId: null });
     const [alert] = h.alerts.ofType('ORDER_REJECTED');
-    expect(alert).toMatchObject({ severity: 'WARNING' });
+    expect(alert).toMatchObject({ severity: 'MEDIUM' });
     expect(alert!.message).toContain('qty must be > 0');
     expect(h.broker.submitted.filter((r) => r.symbol === 'AAPL')).toHaveLength(1);
     expect((await h.deps.tradingState.getLatch()).state).toBe('ACTIVE');
