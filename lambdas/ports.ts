@@ -252,4 +252,11 @@ export interface BrokerPort {
    * execution may be reported again (a replayed event); callers must be idempotent per `id`.
    */
   listExecutions(filter: { after?: string }): Promise<BrokerExecution[]>;
+  /**
+   * Broker-side kill switch, when the broker has one (Alpaca's `suspend_trade` account
+   * configuration: while on, the broker refuses every new order of the account). Optional.
+   */
+  getTradeSuspended?(): Promise<boolean>;
+  /** Turns the broker-side kill switch on or off. @throws when the broker does not confirm it. */
+  setTradeSuspended?(on: boolean): Promise<void>;
 }

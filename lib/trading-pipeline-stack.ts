@@ -124,7 +124,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     timeout: Duration.minutes(3),
     memorySize: 512,
     bundleData: true,
-    tables: { runArtifacts: 'readWrite', orderLedger: 'readWrite', tradingState: 'readWrite' },
+    tables: { runArtifacts: 'readWrite', orderLedger: 'readWrite', tradingState: 'readWrite', riskAudit: 'readWrite' },
     killSwitch: true,
     alerts: true,
     apiKeys: true,

@@ -26,6 +26,9 @@ import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { DateTime } from 'luxon';
 import { LocalAlertSink } from '../lambdas/adapters/alerts/local-sink';
+import { DeduplicatingAlerts } from '../lambdas/adapters/alerts/deduplicating';
+import { DynamoAlertLog } from '../lambdas/adapters/dynamodb/alert-log';
+import { DynamoRiskAudit } from '../lambdas/adapters/dynamodb/risk-audit';
 import { AlpacaBroker } from '../lambdas/adapters/broker/alpaca/alpaca-broker';
 import { AlpacaCalendar } from '../lambdas/adapters/broker/alpaca/alpaca-calendar';
 import { parseAlpacaLiveFlag, resolveAlpacaEndpoint, type AlpacaEndpoint } from '../lambdas/adapters/broker/alpaca/config';
@@ -257,6 +260,11 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
     const tables = localTableNames();
     const killSwitch = new LocalFileKillSwitch(join(stateDir, 'kill-switch.json'), clock);
     const alerts = new LocalAlertSink(join(stateDir, 'alerts.jsonl'), options.print);
+    // The same de-duplication as in AWS (per severity and type, cooldown on the run's clock).
+    const dedupedAlerts = new DeduplicatingAlerts(alerts, new DynamoAlertLog(db, tables.tradingState, options.config.strategyId), {
+      cooldownSeconds: options.config.alertCooldownSeconds,
+      now: () => clock.now(),
+    });
     const deps: Deps = {
       config: options.config,
       clock,
@@ -265,15 +273,20 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       broker: venue.broker,
       sleep: venue.sleep,
       killSwitch,
-      alerts,
+      alerts: dedupedAlerts,
       secrets: new EnvCredentials(options.alpaca?.env),
       ledger: new DynamoOrderLedger(db, tables.orderLedger, options.config.strategyId),
       tradingState: new DynamoTradingStateStore(db, tables.tradingState, options.config.strategyId),
       artifacts: new DynamoRunArtifacts(db, tables.runArtifacts),
+      riskAudit: new DynamoRiskAudit(db, tables.riskAudit, options.config.strategyId),
     };
 
-    if (options.killSwitch) await killSwitch.write(options.killSwitch);
-    else if (!(await killSwitch.exists())) await killSwitch.write(venue.initialKillSwitch);
+    // A new state directory's kill switch counts as set the day before the first session (the
+    // owner armed the account before its first run), so the 1-hour cooling-off does not apply to it.
+    const setUpAt = new Date(clock.now().getTime() - 86_400_000).toISOString();
+    const fresh = !(await killSwitch.exists());
+    if (fresh) await killSwitch.write(options.killSwitch ?? venue.initialKillSwitch, { lastModified: setUpAt });
+    else if (options.killSwitch) await killSwitch.write(options.killSwitch);
 
     const { text: aslText } = await loadAsl(options.aslFile);
     const getDeps = () => deps;

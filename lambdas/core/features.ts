@@ -32,10 +32,12 @@ export interface SymbolFeatures {
   ret20: number;
   /** Sample stdev (n − 1) of the last 20 daily log returns, fraction per day, NOT annualized. */
   vol20: number;
+  /** 20-session average daily volume (simple mean of the last 20 volumes), shares. */
+  adv20: number;
 }
 
 /** The numeric feature fields of {@link SymbolFeatures}, in report order (identity fields excluded). */
-export const FEATURE_COLUMNS = ['close', 'sma20', 'sma50', 'rsi14', 'atr14', 'ret20', 'vol20'] as const satisfies readonly (keyof SymbolFeatures)[];
+export const FEATURE_COLUMNS = ['close', 'sma20', 'sma50', 'rsi14', 'atr14', 'ret20', 'vol20', 'adv20'] as const satisfies readonly (keyof SymbolFeatures)[];
 
 /** One of {@link FEATURE_COLUMNS}. */
 export type FeatureColumn = (typeof FEATURE_COLUMNS)[number];
@@ -46,6 +48,7 @@ const RSI_PERIOD = 14;
 const ATR_PERIOD = 14;
 const RET_LAG = 20;
 const VOL_PERIOD = 20;
+const ADV_PERIOD = 20;
 
 /**
  * Fewest bars {@link computeFeatures} accepts: 51.
@@ -102,6 +105,7 @@ export function computeFeatures(symbol: string, bars: readonly Bar[]): SymbolFea
   const close = Float64Array.from(bars, (b) => b.close);
   const high = Float64Array.from(bars, (b) => b.high);
   const low = Float64Array.from(bars, (b) => b.low);
+  const volume = Float64Array.from(bars, (b) => b.volume);
 
   let features: SymbolFeatures;
   try {
@@ -116,6 +120,7 @@ export function computeFeatures(symbol: string, bars: readonly Bar[]): SymbolFea
       atr14: last(atrWilder(high, low, close, ATR_PERIOD)),
       ret20: last(simpleReturn(close, RET_LAG)),
       vol20: last(rollingStdev(logReturns(close), VOL_PERIOD)),
+      adv20: last(sma(volume, ADV_PERIOD)),
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

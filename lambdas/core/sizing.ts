@@ -4,10 +4,12 @@
  * Financial Freedom", ch. 14; stop at k × ATR, Wilder 1978):
  *
  *   entry  = lastClose × (1 + entryLimitBps / 10 000), rounded DOWN to the tick
- *   stop   = entry − atrStopMultiple × ATR(14),        rounded DOWN to the tick
- *   qty    = floor(equity × riskPerTrade / (entry − stop))          (RISK_PER_TRADE)
- *   capped by floor(equity × maxPositionFraction / entry)           (MAX_POSITION_PCT)
- *   and by floor((freeCash − equity × cashBufferFraction) / entry)  (CASH_BUFFER)
+ *   stop   = entry − atrStopMultiple × ATR(14)   (stopMode 'atr', default)
+ *          = entry × (1 − stopPercent)           (stopMode 'percent'),  rounded DOWN to the tick
+ *   qty    = floor(equity × riskPerTrade × sizeMultiplier / (entry − stop))   (RISK_PER_TRADE)
+ *   capped by floor((equity × maxPositionFraction − heldValue) / entry)       (MAX_POSITION_PCT)
+ *   by floor((freeCash − equity × cashBufferFraction) / entry)               (CASH_BUFFER)
+ *   and by each extra cap given in USD (max order notional, gross exposure and category room).
  *
  * Rounding the stop down widens the stop distance, so realised risk never exceeds the budget.
  * All money is decimal; equity and cash in USD, prices in USD per share, qty in whole shares.
@@ -25,6 +27,17 @@ export interface SizingLimits {
   maxPositionFraction: number;
   /** Cash that must stay free, as a fraction of equity, e.g. 0.03. */
   cashBufferFraction: number;
+  /** `atr` (default): stop atrStopMultiple × ATR below the entry; `percent`: stopPercent below it. */
+  stopMode?: 'atr' | 'percent';
+  /** Stop distance as a fraction of the entry price, for stopMode `percent`, e.g. 0.05. */
+  stopPercent?: number;
+}
+
+/** A further cap on the entry's notional, USD, with the rule code that names it in reasons. */
+export interface NotionalCap {
+  rule: string;
+  /** USD the entry may still use (≤ 0 means not even one share). */
+  room: DecimalLike;
 }
 
 export interface EntrySizingInput {
@@ -37,10 +50,16 @@ export interface EntrySizingInput {
   /** Cash not yet committed (cash minus open buy orders minus entries already planned this run), USD. */
   freeCash: DecimalLike;
   limits: SizingLimits;
+  /** Product of the risk ladder's size reductions, in (0, 1]; default 1. Scales the risk budget only. */
+  sizeMultiplier?: number;
+  /** Value already held in the symbol, USD (counts against MAX_POSITION_PCT); default 0. */
+  heldValue?: DecimalLike;
+  /** Extra notional caps (e.g. MAX_ORDER_NOTIONAL, MAX_GROSS_EXPOSURE, CATEGORY_CONCENTRATION). */
+  caps?: readonly NotionalCap[];
 }
 
-/** Which limit set the quantity. */
-export type BindingLimit = 'RISK_PER_TRADE' | 'MAX_POSITION_PCT' | 'CASH_BUFFER';
+/** Which limit set the quantity: a built-in one or the rule of an extra {@link NotionalCap}. */
+export type BindingLimit = 'RISK_PER_TRADE' | 'MAX_POSITION_PCT' | 'CASH_BUFFER' | (string & {});
 
 export interface EntryPlan {
   /** Buy limit, USD per share (decimal string on tick). */
@@ -52,8 +71,12 @@ export interface EntryPlan {
   qtyByRisk: number;
   qtyByPositionLimit: number;
   qtyByCash: number;
+  /** Quantity each extra cap allows, by rule code. */
+  qtyByCap: Record<string, number>;
   bindingLimit: BindingLimit;
-  /** equity × riskPerTrade, USD. */
+  /** The size multiplier applied to the risk budget. */
+  sizeMultiplier: number;
+  /** equity × riskPerTrade × sizeMultiplier, USD. */
   riskBudget: string;
   /** entry − stop, USD per share. */
   riskPerShare: string;
@@ -61,7 +84,7 @@ export interface EntryPlan {
   riskAmount: string;
   /** qty × limitPrice, USD. */
   notional: string;
-  /** equity × maxPositionFraction, USD. */
+  /** equity × maxPositionFraction − heldValue, USD. */
   maxPositionValue: string;
   /** freeCash − equity × cashBufferFraction (floored at 0), USD. */
   cashAvailable: string;
@@ -81,19 +104,25 @@ export function planLongEntry(input: EntrySizingInput): EntryPlan {
   const freeCash = dec(input.freeCash, 'freeCash');
 
   const entry = roundToTick(dec(lastClose).times(dec(1).plus(dec(limits.entryLimitBps).div(10_000))), 'down');
-  const rawStop = entry.minus(dec(atr).times(limits.atrStopMultiple));
+  const sizeMultiplier = input.sizeMultiplier ?? 1;
+  if (!(sizeMultiplier > 0 && sizeMultiplier <= 1)) throw new Error(`sizeMultiplier must be in (0, 1], got ${sizeMultiplier}`);
+  const percentStop = limits.stopMode === 'percent';
+  if (percentStop && !(limits.stopPercent !== undefined && limits.stopPercent > 0 && limits.stopPercent < 1)) {
+    throw new Error(`stopPercent must be in (0, 1) with stopMode percent, got ${limits.stopPercent}`);
+  }
+  const rawStop = percentStop ? entry.times(dec(1).minus(limits.stopPercent!)) : entry.minus(dec(atr).times(limits.atrStopMultiple));
   if (rawStop.lte(0)) {
     throw new Error(`stop would be ${rawStop.toFixed(4)} (entry ${entry} - ${limits.atrStopMultiple} x ATR ${atr}); cannot place a stop at or below zero`);
   }
   const stop = roundToTick(rawStop, 'down');
   const riskPerShare = entry.minus(stop);
 
-  const riskBudget = equity.times(limits.riskPerTrade);
-  const maxPositionValue = equity.times(limits.maxPositionFraction);
+  const riskBudget = equity.times(limits.riskPerTrade).times(sizeMultiplier);
+  const maxPositionValue = equity.times(limits.maxPositionFraction).minus(dec(input.heldValue ?? 0, 'heldValue'));
   const cashAvailable = Dec.max(0, freeCash.minus(equity.times(limits.cashBufferFraction)));
 
   const qtyByRisk = riskBudget.div(riskPerShare).floor().toNumber();
-  const qtyByPositionLimit = maxPositionValue.div(entry).floor().toNumber();
+  const qtyByPositionLimit = Math.max(0, maxPositionValue.div(entry).floor().toNumber());
   const qtyByCash = cashAvailable.div(entry).floor().toNumber();
 
   let qty = qtyByRisk;
@@ -106,6 +135,15 @@ export function planLongEntry(input: EntrySizingInput): EntryPlan {
     qty = qtyByCash;
     bindingLimit = 'CASH_BUFFER';
   }
+  const qtyByCap: Record<string, number> = {};
+  for (const cap of input.caps ?? []) {
+    const allowed = Math.max(0, dec(cap.room, `caps.${cap.rule}`).div(entry).floor().toNumber());
+    qtyByCap[cap.rule] = allowed;
+    if (allowed < qty) {
+      qty = allowed;
+      bindingLimit = cap.rule;
+    }
+  }
   qty = Math.max(0, qty);
 
   return {
@@ -115,7 +153,9 @@ export function planLongEntry(input: EntrySizingInput): EntryPlan {
     qtyByRisk,
     qtyByPositionLimit,
     qtyByCash,
+    qtyByCap,
     bindingLimit,
+    sizeMultiplier,
     riskBudget: riskBudget.toString(),
     riskPerShare: riskPerShare.toString(),
     riskAmount: riskPerShare.times(qty).toString(),

@@ -10,6 +10,11 @@
  *   3. Reconcile: positions from the ledger's fills against the broker's, and the broker's open
  *      orders against the ledger; any discrepancy latches HALTED (or REDUCING) + CRITICAL.
  *   4. Protection: every long position must be covered by a live stop, else CRITICAL.
+ *   5. Execution quality: HIGH alert when fewer than `fillRateAlertBelow` of today's entries filled,
+ *      or an entry filled more than `slippageAlertBps` worse than its decision price (the last close,
+ *      recovered from the limit as limit / (1 + entryLimitBps / 10 000)).
+ *   6. Records the session's closing equity and cash (the daily-loss ladder's next start, and the
+ *      equity curve the metric gates read).
  *
  * A failure on one order is collected, not thrown at once: reconciliation and the protection
  * check always run, and the step fails afterwards (so the state machine alerts) naming each order.
@@ -17,6 +22,7 @@
  * Artifact out: VERIFICATION.
  */
 import { findUnprotectedPositions, parentFilledFromLedger, type Discrepancy, type LedgerFill, type UnprotectedPosition } from '../core/ledger';
+import { dec } from '../core/money';
 import type { Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
@@ -33,6 +39,15 @@ export interface VerificationArtifact {
   unprotected: UnprotectedPosition[];
   /** Orders that could not be synced or cancelled this run (the step fails after the checks). */
   errors: string[];
+  /** Fill rate and slippage of today's entries (absent in artifacts written before it existed). */
+  quality?: ExecutionQuality;
+}
+
+/** Execution quality of one session's entries. Slippage in bps of the decision price, + = paid more. */
+export interface ExecutionQuality {
+  entriesSent: number;
+  entriesFilled: number;
+  slippageBps: Array<{ symbol: string; bps: number }>;
 }
 
 export interface VerifySummary {
@@ -76,6 +91,45 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     });
   }
 
+  // Execution quality of today's entries.
+  const entries = (await deps.ledger.listOrders()).filter(
+    (o) => o.purpose === 'entry' && o.parentClientOrderId === null && o.tradingDate === state.tradingDate && o.brokerOrderId !== null,
+  );
+  const filled = entries.filter((o) => dec(o.filledQty).gt(0));
+  const quality: ExecutionQuality = { entriesSent: entries.length, entriesFilled: filled.length, slippageBps: [] };
+  for (const o of filled) {
+    if (!o.limitPrice || !o.filledAvgPrice) continue;
+    const reference = dec(o.limitPrice).div(dec(1).plus(dec(deps.config.entryLimitBps).div(10_000)));
+    const bps = dec(o.filledAvgPrice).div(reference).minus(1).times(10_000).toNumber();
+    quality.slippageBps.push({ symbol: o.symbol, bps });
+    if (bps > deps.config.slippageAlertBps) {
+      await deps.alerts.publish({
+        severity: 'HIGH',
+        type: 'SLIPPAGE',
+        message: `${o.clientOrderId} filled at ${o.filledAvgPrice}, ${bps.toFixed(1)} bps above its decision price ${reference.toFixed(4)} (threshold ${deps.config.slippageAlertBps} bps)`,
+        runId: state.runId,
+        tradingDate: state.tradingDate,
+        at: nowIso(),
+      });
+    }
+  }
+  if (entries.length > 0 && filled.length / entries.length < deps.config.fillRateAlertBelow) {
+    await deps.alerts.publish({
+      severity: 'HIGH',
+      type: 'FILL_RATE',
+      message: `${filled.length} of ${entries.length} entries filled today (${((100 * filled.length) / entries.length).toFixed(0)}% < ${(100 * deps.config.fillRateAlertBelow).toFixed(0)}%)`,
+      runId: state.runId,
+      tradingDate: state.tradingDate,
+      at: nowIso(),
+    });
+  }
+
+  // The session's closing equity: tomorrow's daily-loss start and a point of the metric gates' curve.
+  if (state.session.closeUtc && Date.parse(nowIso()) >= Date.parse(state.session.closeUtc)) {
+    const account = await deps.broker.getAccount();
+    await deps.tradingState.putEquity({ date: state.tradingDate, equity: account.equity, cash: account.cash, at: nowIso() });
+  }
+
   const artifact: VerificationArtifact = {
     synced: synced.synced,
     fillsRecorded: synced.fills.length + cancelFills.length,
@@ -83,6 +137,7 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     mismatches: reconciliation.discrepancies,
     unprotected,
     errors,
+    quality,
   };
   await deps.artifacts.put(state.runId, ARTIFACTS.verification, artifact, deps.clock.now());
   if (errors.length > 0) {

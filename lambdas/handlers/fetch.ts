@@ -68,7 +68,8 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
       `trading calendar covers ${calendar.first.date}..${calendar.last.date}; session ${tradingDate} is outside it (extend data/calendars)`,
     );
   }
-  const base = { runId: input.runId, strategyId: config.strategyId, tradingDate };
+  const action = input.request.action ?? 'trade';
+  const base = { runId: input.runId, strategyId: config.strategyId, tradingDate, action };
   if (!calendar.isSession(tradingDate)) {
     return { ...base, session: { isSession: false, date: tradingDate }, fetch: { universe: 0, usable: 0, quarantined: 0 } };
   }
@@ -85,7 +86,7 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
   };
 
   // The run lock first: a duplicated delivery or a concurrent execution does nothing else.
-  const slot = input.request.slot ?? DEFAULT_SLOT;
+  const slot = input.request.slot ?? (action === 'trade' ? DEFAULT_SLOT : action === 'flatten' ? 'flatten' : 'eod');
   const lock = await deps.tradingState.acquireRunLock(tradingDate, slot, input.runId, deps.clock.now().toISOString());
   const runLock = { slot, acquired: lock.acquired, heldBy: lock.heldBy };
   if (!lock.acquired) {

@@ -22,6 +22,11 @@
  * (failing closed): flipping the switch after the risk check, or while this step runs, stops every
  * submission not yet sent. An intent whose time in force has ended is closed, never sent.
  *
+ * Exits come first: when the risk check decided exits (a flatten: kill-switch action, MAX_DRAWDOWN,
+ * end of day), shared/flatten.ts cancels open orders through cancel-and-verify and then closes the
+ * positions with market orders. Exits are never gated (risk-reducing orders are always allowed);
+ * entries are gated on the kill switch, the latch and today's day lock, read fresh per submission.
+ *
  * Artifact in: DECISIONS. Artifact out: ORDERS.
  */
 import { deriveClientOrderId } from '../core/client-order-id';
@@ -35,6 +40,7 @@ import type { DecisionsArtifact } from './risk-check';
 import { readKillSwitch } from './shared/kill-switch';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { syncWithBroker } from './shared/order-sync';
+import { flattenPositions, type FlattenReport } from './shared/flatten';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
 
 /**
@@ -64,6 +70,8 @@ export interface Placement {
 /** Artifact ORDERS. */
 export interface OrdersArtifact {
   placements: Placement[];
+  /** The cancels and closing orders of a flatten, when the risk check decided one. */
+  flatten?: FlattenReport;
 }
 
 /**
@@ -73,9 +81,28 @@ export interface OrdersArtifact {
  */
 export async function ordersStep(state: PipelineState, deps: Deps): Promise<Record<PlacementOutcome, number>> {
   const decided = await deps.artifacts.get<DecisionsArtifact>(state.runId, ARTIFACTS.decisions);
-  const allowed = decided.decisions.filter((d) => d.allowed && d.plan && d.plan.qty >= 1);
+  const allowed = decided.decisions.filter((d) => d.allowed && d.kind !== 'exit' && d.plan && d.plan.qty >= 1);
   const counts: Record<PlacementOutcome, number> = { submitted: 0, already_placed: 0, adopted: 0, rejected: 0, unconfirmed: 0, expired: 0, blocked: 0, halted: 0 };
   const placements: Placement[] = [];
+
+  // Exits first, ungated: cancel (and verify) open orders, then close the positions.
+  const exits = decided.decisions.filter((d) => d.allowed && d.kind === 'exit');
+  let flatten: FlattenReport | undefined;
+  if (exits.length > 0 || decided.flatten) {
+    flatten = await flattenPositions(deps, exits, state, { cancelAll: Boolean(decided.flatten) }, placeOrder);
+    for (const p of flatten.exits) {
+      counts[p.outcome] += 1;
+      placements.push(p);
+    }
+    await deps.alerts.publish({
+      severity: 'HIGH',
+      type: 'FLATTENED',
+      message: `flatten (${decided.flatten?.cause ?? 'exits decided by the risk check'}): ${flatten.cancels.length} open orders cancelled (${flatten.cancels.map((c) => `${c.symbol} ${c.outcome}`).join(', ') || 'none'}); closing orders: ${flatten.exits.map((p) => `${p.symbol} ${p.outcome}`).join(', ') || 'none'}`,
+      runId: state.runId,
+      tradingDate: state.tradingDate,
+      at: deps.clock.now().toISOString(),
+    });
+  }
 
   const calendar = await loadCalendar(deps.calendar);
   const lastSession = calendar.sessionsBetween(state.tradingDate, calendar.last.date)[deps.config.entryTtlSessions - 1] ?? calendar.last;
@@ -108,7 +135,7 @@ export async function ordersStep(state: PipelineState, deps: Deps): Promise<Reco
   for (const order of orders) {
     // Read fresh before EACH submission (failing closed): a kill switch flipped, or a halt latched,
     // after the risk check or while this loop runs stops every submission not yet sent.
-    const gate = effectiveTradingState(await readKillSwitch(deps.killSwitch), await deps.tradingState.getLatch());
+    const gate = await entryGate(deps, state.tradingDate);
     let placement: Placement;
     if (gate.state !== 'ACTIVE') {
       blockedBecause = gate.cause;
@@ -130,12 +157,28 @@ export async function ordersStep(state: PipelineState, deps: Deps): Promise<Reco
     });
   }
 
-  await deps.artifacts.put(state.runId, ARTIFACTS.orders, { placements } satisfies OrdersArtifact, deps.clock.now());
+  await deps.artifacts.put(state.runId, ARTIFACTS.orders, { placements, ...(flatten ? { flatten } : {}) } satisfies OrdersArtifact, deps.clock.now());
   return counts;
 }
 
+/**
+ * Whether a new entry may go out right now: the kill switch (read fresh, failing closed), the
+ * latch and today's day lock (DAILY_LOSS_LIMIT, LOSS_STREAK, FLATTENED) must all allow it.
+ */
+async function entryGate(deps: Deps, tradingDate: string): Promise<{ state: string; cause: string }> {
+  const gate = effectiveTradingState(await readKillSwitch(deps.killSwitch), await deps.tradingState.getLatch());
+  if (gate.state !== 'ACTIVE') return gate;
+  const lock = await deps.tradingState.getDayLock(tradingDate);
+  return lock ? { state: 'HALTED', cause: `DAY_LOCKED: ${lock.cause}` } : gate;
+}
+
 /** The ledger-first placement protocol for one order (see module doc). */
-export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineState, 'runId' | 'tradingDate'>): Promise<Placement> {
+export async function placeOrder(
+  deps: Deps,
+  order: Order,
+  state: Pick<PipelineState, 'runId' | 'tradingDate'>,
+  options: { reducing?: boolean } = {},
+): Promise<Placement> {
   const now = () => deps.clock.now().toISOString();
   const ctx = () => ({ runId: state.runId, tradingDate: state.tradingDate, now: now() });
   const base = { clientOrderId: order.clientOrderId, symbol: order.symbol };
@@ -199,7 +242,7 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
         await deps.alerts.publish({
           severity: 'MEDIUM',
           type: 'ORDER_REJECTED',
-          message: `${order.clientOrderId} (${order.symbol} buy ${order.qty} @ ${order.limitPrice}) rejected by the broker: ${error.status} ${error.message}`,
+          message: `${order.clientOrderId} (${order.symbol} ${order.side} ${order.qty} @ ${order.limitPrice ?? 'market'}) rejected by the broker: ${error.status} ${error.message}`,
           runId: state.runId,
           tradingDate: state.tradingDate,
           at: now(),
@@ -234,7 +277,8 @@ export async function placeOrder(deps: Deps, order: Order, state: Pick<PipelineS
       // Confirmed absent: sending again with the same client_order_id is safe (should the first
       // request still land, the broker answers 422 and the order is adopted). Re-check the gate and
       // the time in force first: both may have changed while this order was being retried.
-      const gate = effectiveTradingState(await readKillSwitch(deps.killSwitch), await deps.tradingState.getLatch());
+      // Exits (options.reducing) are never gated: a halt must not keep a position open.
+      const gate = options.reducing ? { state: 'ACTIVE', cause: '' } : await entryGate(deps, state.tradingDate);
       if (gate.state !== 'ACTIVE') return { ...base, outcome: 'blocked', detail: `${gate.cause} (checked before a resend)` };
       if (order.expiresAt && Date.parse(now()) >= Date.parse(order.expiresAt)) {
         await deps.ledger.update(record, { status: 'expired', statusReason: `time in force ended ${order.expiresAt} before a resend`, updatedAt: now() });

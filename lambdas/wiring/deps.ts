@@ -21,6 +21,9 @@ import { SystemClock } from '../adapters/clock';
 import { createDocumentClient, tableNamesFromEnv } from '../adapters/dynamodb/client';
 import { DynamoOrderLedger } from '../adapters/dynamodb/order-ledger';
 import { DynamoRunArtifacts } from '../adapters/dynamodb/run-artifacts';
+import { DynamoRiskAudit } from '../adapters/dynamodb/risk-audit';
+import { DynamoAlertLog } from '../adapters/dynamodb/alert-log';
+import { DeduplicatingAlerts } from '../adapters/alerts/deduplicating';
 import { DynamoTradingStateStore } from '../adapters/dynamodb/trading-state';
 import { CsvMarketData } from '../adapters/market-data/csv';
 import { SsmKillSwitch } from '../adapters/parameters/ssm';
@@ -41,6 +44,8 @@ export interface Deps {
   ledger: DynamoOrderLedger;
   tradingState: DynamoTradingStateStore;
   artifacts: DynamoRunArtifacts;
+  /** Every risk decision and the limits in force (table RiskAudit). */
+  riskAudit: DynamoRiskAudit;
   /** Waits between broker polls (cancel-and-verify). Default: real timers; tests and local runs may pass a no-op. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -105,11 +110,18 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
   lazy('calendar', calendar);
   lazy('broker', broker);
   lazy('killSwitch', () => new SsmKillSwitch(new SSMClient({}), required(ENV.killSwitchParameter)));
-  lazy('alerts', () => new SnsAlerts(new SNSClient({}), required(ENV.alertTopicArn)));
+  // Alerts are de-duplicated per (severity, type) with the strategy's cooldown; the log lives in the
+  // TradingState table, which every function that alerts is granted.
+  lazy('alerts', () => new DeduplicatingAlerts(
+    new SnsAlerts(new SNSClient({}), required(ENV.alertTopicArn)),
+    new DynamoAlertLog(db(), tableNamesFromEnv(env, ['tradingState']).tradingState!, config.strategyId),
+    { cooldownSeconds: config.alertCooldownSeconds, now: () => clock.now() },
+  ));
   lazy('secrets', secrets);
   lazy('ledger', () => new DynamoOrderLedger(db(), tableNamesFromEnv(env, ['orderLedger']).orderLedger!, config.strategyId));
   lazy('tradingState', tradingState);
   lazy('artifacts', () => new DynamoRunArtifacts(db(), tableNamesFromEnv(env, ['runArtifacts']).runArtifacts!));
+  lazy('riskAudit', () => new DynamoRiskAudit(db(), tableNamesFromEnv(env, ['riskAudit']).riskAudit!, config.strategyId));
   return deps;
 }
 

@@ -27,6 +27,7 @@ import { createFaultInjectingBroker, FAULT_PROFILES, type FaultProfile } from '.
 import { RetryingBroker } from '../../lambdas/adapters/broker/retrying-broker';
 import { SimClock } from '../../lambdas/adapters/clock';
 import { DynamoOrderLedger } from '../../lambdas/adapters/dynamodb/order-ledger';
+import { DynamoRiskAudit } from '../../lambdas/adapters/dynamodb/risk-audit';
 import { DynamoRunArtifacts } from '../../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../../lambdas/adapters/dynamodb/trading-state';
 import { newYorkTime, type TradingCalendar } from '../../lambdas/core/calendar';
@@ -100,7 +101,7 @@ export const scenarioArbitrary: fc.Arbitrary<ChaosScenario> = fc.record({
 /** What the harness shares across cases: one dynalite, cached market data, the calendar. */
 export interface ChaosEnvironment {
   db: DynamoDBDocumentClient;
-  tables: { orderLedger: string; tradingState: string; runArtifacts: string };
+  tables: { orderLedger: string; tradingState: string; runArtifacts: string; riskAudit: string };
   marketData: MarketDataPort;
   calendar: CalendarPort;
   tradingCalendar: TradingCalendar;
@@ -158,6 +159,7 @@ export async function runChaosCase(env: ChaosEnvironment, scenario: ChaosScenari
     ledger: new DynamoOrderLedger(env.db, env.tables.orderLedger, strategyId),
     tradingState,
     artifacts: new DynamoRunArtifacts(env.db, env.tables.runArtifacts),
+    riskAudit: new DynamoRiskAudit(env.db, env.tables.riskAudit, strategyId),
     sleep: noWait,
   };
 

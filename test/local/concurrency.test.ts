@@ -15,6 +15,7 @@ import { CsvCalendar } from '../../lambdas/adapters/calendar/csv-calendar';
 import { SimClock } from '../../lambdas/adapters/clock';
 import { createDocumentClient, localTableNames } from '../../lambdas/adapters/dynamodb/client';
 import { DynamoOrderLedger } from '../../lambdas/adapters/dynamodb/order-ledger';
+import { DynamoRiskAudit } from '../../lambdas/adapters/dynamodb/risk-audit';
 import { DynamoRunArtifacts } from '../../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../../lambdas/adapters/dynamodb/trading-state';
 import { CsvMarketData } from '../../lambdas/adapters/market-data/csv';
@@ -72,6 +73,7 @@ describe(`${N} concurrent executions of one schedule slot`, { timeout: 120_000 }
       ledger: new DynamoOrderLedger(db, tables.orderLedger, config.strategyId),
       tradingState: new DynamoTradingStateStore(db, tables.tradingState, config.strategyId),
       artifacts: new DynamoRunArtifacts(db, tables.runArtifacts),
+      riskAudit: new DynamoRiskAudit(db, tables.riskAudit, config.strategyId),
       sleep: async () => undefined,
     };
     const getDeps = () => deps;

@@ -16,9 +16,10 @@ import { parseStrategyConfig, type StrategyConfig } from '../../lambdas/core/con
 import type { Session } from '../../lambdas/core/calendar';
 import { dec } from '../../lambdas/core/money';
 import { isOpenStatus, type AlpacaOrderStatus } from '../../lambdas/core/order-status';
-import type { RiskDecision } from '../../lambdas/core/risk';
+import type { RiskDecision } from '../../lambdas/core/risk/kernel';
 import type { DecisionsArtifact } from '../../lambdas/handlers/risk-check';
 import { DynamoOrderLedger } from '../../lambdas/adapters/dynamodb/order-ledger';
+import { DynamoRiskAudit } from '../../lambdas/adapters/dynamodb/risk-audit';
 import { DynamoRunArtifacts } from '../../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../../lambdas/adapters/dynamodb/trading-state';
 import {
@@ -567,6 +568,7 @@ export async function startHandlerHarness(options: { now: string; config?: unkno
     ledger,
     tradingState,
     artifacts,
+    riskAudit: new DynamoRiskAudit(dynamo.db, dynamo.tables.riskAudit, config.strategyId),
     sleep: async () => undefined, // cancel-and-verify polls without waiting in tests
   };
   return { deps, broker, alerts, killSwitch, clock, ledger, tradingState, artifacts, config, dynamo, stop: () => dynamo.stop() };
@@ -589,8 +591,11 @@ export function entryDecision(e: PlannedEntry, allowed = true): RiskDecision {
   const riskPerShare = dec(e.limitPrice).minus(dec(e.stopLossPrice));
   return {
     symbol: e.symbol,
+    kind: 'entry',
+    side: 'buy',
     action: 'buy_to_open',
     allowed,
+    qty: allowed ? String(e.qty) : null,
     rule: allowed ? 'OK' : 'MAX_OPEN_POSITIONS',
     reason: allowed ? `OK: buy ${e.qty} ${e.symbol} limit ${e.limitPrice} stop ${e.stopLossPrice}` : 'MAX_OPEN_POSITIONS: 10 held or pending >= limit 10',
     rank: 1,
@@ -602,7 +607,9 @@ export function entryDecision(e: PlannedEntry, allowed = true): RiskDecision {
       qtyByRisk: e.qty,
       qtyByPositionLimit: e.qty,
       qtyByCash: e.qty,
+      qtyByCap: {},
       bindingLimit: 'RISK_PER_TRADE',
+      sizeMultiplier: 1,
       riskBudget: '500',
       riskPerShare: riskPerShare.toString(),
       riskAmount: riskPerShare.times(e.qty).toString(),

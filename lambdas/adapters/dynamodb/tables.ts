@@ -37,6 +37,13 @@ export const TABLES = {
     retain: false,
     description: 'Trading state (ACTIVE/HALTED and cause), per-session account snapshots, paper account.',
   },
+  riskAudit: {
+    id: 'RiskAudit',
+    envVar: 'RISK_AUDIT_TABLE',
+    localName: 'risk-audit',
+    retain: true,
+    description: 'Every risk decision (allowed or refused, with its reason code and values) and the limits in force, per session and run.',
+  },
   runArtifacts: {
     id: 'RunArtifacts',
     envVar: 'RUN_ARTIFACTS_TABLE',

@@ -5,10 +5,23 @@
  *   pk = STRATEGY#<strategyId>, sk = TRADING_STATE   the latch, versioned
  *   pk = STRATEGY#<strategyId>, sk = SNAPSHOT#<date>  first snapshot of the session, write-once
  *   pk = STRATEGY#<strategyId>, sk = RUNLOCK#<date>#<slot>  the execution that owns a schedule slot
+ *   pk = STRATEGY#<strategyId>, sk = DAYLOCK#<date>   entries locked for the rest of a session, write-once
+ *   pk = STRATEGY#<strategyId>, sk = RISK_MEMORY      high-water mark and milestones (core/risk/kernel)
+ *   pk = STRATEGY#<strategyId>, sk = EQUITY#<date>    end-of-session equity and cash, USD
  */
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { INITIAL_TRADING_STATE, type PersistedTradingState } from '../../core/kill-switch';
-import type { AccountSnapshot } from '../../core/risk';
+import type { AccountSnapshot, DayLock, RiskMemory } from '../../core/risk/kernel';
+
+/** End-of-session account values, USD decimal strings. */
+export interface EquityPoint {
+  /** Session date, YYYY-MM-DD. */
+  date: string;
+  equity: string;
+  cash: string;
+  /** ISO-8601 UTC when it was recorded. */
+  at: string;
+}
 import { isConditionalCheckFailed } from './client';
 
 export class DynamoTradingStateStore {
@@ -122,5 +135,67 @@ export class DynamoTradingStateStore {
       if (!existing) throw new Error(`snapshot for ${tradingDate} reported as existing but cannot be read`);
       return { snapshot: existing, frozenNow: false };
     }
+  }
+
+  /** Today's day lock, if one was set. */
+  async getDayLock(date: string): Promise<DayLock | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: this.pk, sk: `DAYLOCK#${date}` }, ConsistentRead: true }));
+    return out.Item ? { date, cause: String(out.Item.cause), since: String(out.Item.since) } : undefined;
+  }
+
+  /** Locks a session's entries; the first lock of the day wins and is returned. */
+  async setDayLock(lock: DayLock): Promise<DayLock> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: this.pk, sk: `DAYLOCK#${lock.date}`, cause: lock.cause, since: lock.since },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+      return lock;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await this.getDayLock(lock.date);
+      if (!existing) throw new Error(`day lock ${lock.date} reported as existing but cannot be read`);
+      return existing;
+    }
+  }
+
+  /** The risk kernel's memory, or undefined for a new account. */
+  async getRiskMemory(): Promise<RiskMemory | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: this.pk, sk: 'RISK_MEMORY' }, ConsistentRead: true }));
+    return out.Item ? (JSON.parse(String(out.Item.data)) as RiskMemory) : undefined;
+  }
+
+  /** Stores the risk kernel's memory (last writer wins: every run computes it from the same inputs). */
+  async putRiskMemory(memory: RiskMemory): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: this.pk, sk: 'RISK_MEMORY', data: JSON.stringify(memory) } }));
+  }
+
+  /** Records (or overwrites) a session's end-of-session equity. */
+  async putEquity(point: EquityPoint): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { pk: this.pk, sk: `EQUITY#${point.date}`, ...point } }));
+  }
+
+  /**
+   * The latest `limit` end-of-session equity points dated strictly before `beforeDate`, oldest first.
+   */
+  async listEquity(beforeDate: string, limit: number): Promise<EquityPoint[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': this.pk, ':from': 'EQUITY#', ':to': `EQUITY#${beforeDate}` },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? [])
+      .filter((i) => String(i.date) < beforeDate)
+      .slice(0, limit)
+      .map((i) => ({ date: String(i.date), equity: String(i.equity), cash: String(i.cash), at: String(i.at) }))
+      .reverse();
   }
 }

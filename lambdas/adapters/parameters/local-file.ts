@@ -19,11 +19,20 @@ export class LocalFileKillSwitch implements KillSwitchPort {
     return { value: parsed.value, ...(parsed.lastModified ? { lastModified: parsed.lastModified } : {}) };
   }
 
-  /** Writes the value, stamped with the clock's now. */
-  async write(value: string): Promise<void> {
+  /**
+   * Sets the value. Setting the value it already has is not a change: the file (and its
+   * lastModified, which starts the kill switch's cooling-off) is left alone. Otherwise the value is
+   * stamped with `options.lastModified` or the clock's now.
+   */
+  async write(value: string, options: { lastModified?: string } = {}): Promise<void> {
+    try {
+      if ((await this.read()).value === value) return;
+    } catch {
+      // missing or unreadable: write it
+    }
     await mkdir(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify({ value, lastModified: this.clock.now().toISOString() }, null, 2)}\n`);
+    await writeFile(tmp, `${JSON.stringify({ value, lastModified: options.lastModified ?? this.clock.now().toISOString() }, null, 2)}\n`);
     await rename(tmp, this.file);
   }
 

@@ -71,6 +71,16 @@ export async function syncWithBroker(
     deps.alerts.publish({ severity: 'CRITICAL', type, message, runId: ctx.runId, tradingDate: ctx.tradingDate, at: ctx.now });
   if (update.refused) await alert('ORDER_TRANSITION_REFUSED', update.refused);
   if (update.lateFill) await alert('LATE_FILL', update.lateFill);
+  if (fills.length > 0 && broker.status === 'partially_filled') {
+    await deps.alerts.publish({
+      severity: 'LOW',
+      type: 'PARTIAL_FILL',
+      message: `${current.clientOrderId} (${current.symbol} ${current.side}) partially filled: ${broker.filledQty} of ${broker.qty} sh`,
+      runId: ctx.runId,
+      tradingDate: ctx.tradingDate,
+      at: ctx.now,
+    });
+  }
 
   const newLegs: LedgerOrder[] = [];
   const legFills: LedgerFill[] = [];

@@ -18,7 +18,17 @@ export const ExecutionRequestSchema = z.looseObject({
    * must re-run a session by hand after a failure starts it with a new slot name.
    */
   slot: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 chars of a-z, 0-9 or -').optional(),
+  /**
+   * What the execution does (default `trade`). `flatten`: cancel every open order through
+   * cancel-and-verify, then close every position, and lock the day (started by hand, e.g. from the
+   * console with `{"action":"flatten"}`). `end_of_day`: the same, from the 15:45 schedule when the
+   * strategy's endOfDayFlatten is on (otherwise a no-op). Default slots: `flatten`, `eod`.
+   */
+  action: z.enum(['trade', 'flatten', 'end_of_day']).optional(),
 });
+
+/** What an execution does; see ExecutionRequestSchema.action. */
+export type PipelineAction = 'trade' | 'flatten' | 'end_of_day';
 
 /** Input of the first state (Fetch): the execution input plus context-object fields. */
 export const FetchInputSchema = z.object({
@@ -60,6 +70,8 @@ export const PipelineStateSchema = z.looseObject({
   session: SessionInfoSchema,
   /** Present on sessions; a losing execution (`acquired: false`) ends without trading. */
   runLock: RunLockSchema.optional(),
+  /** What this execution does (absent = trade). */
+  action: z.enum(['trade', 'flatten', 'end_of_day']).optional(),
 });
 export type PipelineState = z.infer<typeof PipelineStateSchema>;
 

@@ -6,7 +6,7 @@ import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { INITIAL_TRADING_STATE } from '../../../lambdas/core/kill-switch';
 import { intentRecord, type LedgerFill, type LedgerOrder } from '../../../lambdas/core/ledger';
-import type { AccountSnapshot } from '../../../lambdas/core/risk';
+import type { AccountSnapshot } from '../../../lambdas/core/risk/kernel';
 import { DynamoOrderLedger, VersionConflictError } from '../../../lambdas/adapters/dynamodb/order-ledger';
 import { ARTIFACT_TTL_DAYS, DynamoRunArtifacts } from '../../../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../../../lambdas/adapters/dynamodb/trading-state';

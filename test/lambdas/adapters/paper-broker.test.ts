@@ -163,7 +163,7 @@ describe('PaperBroker: a new account', () => {
 });
 
 describe('PaperBroker: catching up with the clock', () => {
-  it('fills an eligible order on the first call after the session closes, once, and persists it', async () => {
+  it('fills an eligible order at the open phase (during the session) and plays the rest at the close, once, and persists it', async () => {
     const { broker, clock, store, marketData } = setup({
       start: '2018-02-05T14:00:00.000Z', // Monday, before the open
       data: defaultData({ '2018-02-05': [99, 101, 97, 100] }),
@@ -173,9 +173,21 @@ describe('PaperBroker: catching up with the clock', () => {
     expect(submitted.legs).toMatchObject([{ side: 'sell', type: 'stop', stopPrice: '95', status: 'held' }]);
     expect((await broker.getAccount()).buyingPower).toBe('99000');
 
-    // During the session the bar is not known yet: nothing fills.
-    clock.advanceTo(at('2018-02-05T20:59:59.999Z'));
+    // Before the open nothing is known yet: nothing fills.
+    clock.advanceTo(at('2018-02-05T14:29:59.999Z'));
     expect((await broker.getOrder(submitted.id)).status).toBe('accepted');
+
+    // New rule (engine.ts, phase "open"): from the open on, the session's OPEN price is public, so
+    // reads during the session show the fill at the open (open 99 ≤ limit 100) and the position
+    // marked at the open (99); before sessions had two phases this read still showed 'accepted'.
+    // The rest of the bar (low 97, close 100) is not used before the close.
+    clock.advanceTo(at('2018-02-05T20:59:59.999Z'));
+    const during = await broker.getOrder(submitted.id);
+    expect(during).toMatchObject({ status: 'filled', filledQty: '10', filledAvgPrice: '99', filledAt: '2018-02-05T14:30:00Z' });
+    expect(during.legs[0]?.status).toBe('new'); // live from the open; low 97 > stop 95 anyway
+    expect(await broker.listPositions()).toEqual([{ symbol: 'AAA', qty: '10', avgEntryPrice: '99', currentPrice: '99', marketValue: '990' }]);
+    expect(await broker.getAccount()).toEqual({ cash: '99010', equity: '100000', buyingPower: '99010', tradingBlocked: false });
+    expect(await broker.processedThrough()).toBe('2018-02-02'); // Monday has not closed
 
     clock.advanceTo(at('2018-02-05T21:00:00.000Z'));
     expect(await broker.listPositions()).toEqual([{ symbol: 'AAA', qty: '10', avgEntryPrice: '99', currentPrice: '100', marketValue: '1000' }]);
@@ -216,17 +228,22 @@ describe('PaperBroker: catching up with the clock', () => {
     expect(order?.legs[0]).toMatchObject({ status: 'filled', filledAvgPrice: '95', filledAt: '2018-02-08T21:00:00Z' });
   });
 
-  it('makes an order submitted during a session eligible only from the next one (no look-ahead)', async () => {
+  it('makes an order submitted during a session eligible on the rest of that bar, never at its open (no look-ahead)', async () => {
     const { broker, clock } = setup({
       start: '2018-02-05T15:00:00.000Z', // Monday, market open
       data: defaultData({ '2018-02-05': [99, 101, 90, 100], '2018-02-07': [101, 102, 99.5, 100] }),
     });
     const submitted = await broker.submitOrder(entry({ orderClass: 'simple', stopLoss: undefined }));
     expect(submitted.status).toBe('new');
-    clock.advanceTo(at('2018-02-06T21:00:00.000Z'));
-    expect((await broker.getOrder(submitted.id)).status).toBe('new'); // Monday's bar would have filled at 99
-    clock.advanceTo(at('2018-02-07T21:00:00.000Z'));
-    expect(await broker.getOrder(submitted.id)).toMatchObject({ status: 'filled', filledAvgPrice: '100', filledAt: '2018-02-07T21:00:00Z' });
+    // New rule (engine.ts, orders submitted during a session): the order trades on Monday's bar but
+    // not at Monday's open, which had passed (before this rule it waited for Tuesday's open). A buy
+    // limit then fills at the limit when low ≤ limit (90 ≤ 100): at 100, never at the better open
+    // 99, stamped at Monday's close; nothing fills before the close.
+    clock.advanceTo(at('2018-02-05T20:59:59.999Z'));
+    expect((await broker.getOrder(submitted.id)).status).toBe('new');
+    clock.advanceTo(at('2018-02-05T21:00:00.000Z'));
+    expect(await broker.getOrder(submitted.id)).toMatchObject({ status: 'filled', filledQty: '10', filledAvgPrice: '100', filledAt: '2018-02-05T21:00:00Z' });
+    expect(await broker.listExecutions({})).toMatchObject([{ orderId: submitted.id, qty: '10', price: '100', transactionTime: '2018-02-05T21:00:00Z' }]);
   });
 
   it('fills an order submitted before the open on that same session', async () => {
@@ -390,8 +407,13 @@ describe('PaperBroker: symbols without market data', () => {
 
 describe('PaperBroker: the end of the calendar', () => {
   it('refuses an order when no session is left to trade it (422)', async () => {
-    const { broker } = setup({ start: '2018-02-16T15:00:00.000Z' }); // last session, market open
-    const error = await brokerError(broker.submitOrder(entry()));
+    // New rule (orders submitted during a session trade on that session's bar): while the last
+    // session is open an order is still accepted; once it has closed, no session is left. (This
+    // test refused at 15:00 during the last session before that rule.)
+    const { broker, clock } = setup({ start: '2018-02-16T15:00:00.000Z' }); // last session, market open
+    expect(await broker.submitOrder(entry())).toMatchObject({ status: 'new', clientOrderId: 'entry-1' });
+    clock.advanceTo(at('2018-02-16T21:00:00.000Z')); // its close
+    const error = await brokerError(broker.submitOrder(entry({ clientOrderId: 'after-close' })));
     expect([error.status, error.message]).toEqual([422, 'market is closed and no future session is known']);
   });
 

@@ -5,9 +5,12 @@ import {
   cancelOrder,
   DUPLICATE_CLIENT_ORDER_ID_CODE,
   fillAtLimitNow,
+  lastPlayedPhase,
   newPaperState,
   positionsOf,
   processSession,
+  processSessionOpen,
+  sessionInProgress,
   submitOrder,
   toBrokerOrder,
   type PaperOrder,
@@ -17,6 +20,7 @@ import {
 import type { Bar } from '../../../lambdas/core/bars';
 import type { Session } from '../../../lambdas/core/calendar';
 import { Dec } from '../../../lambdas/core/money';
+import { isOpenStatus } from '../../../lambdas/core/order-status';
 import { BrokerError, type SubmitOrderRequest } from '../../../lambdas/ports';
 
 // Mon 2018-02-05 … Fri 2018-02-09, NYSE hours in EST (09:30–16:00 = 14:30Z–21:00Z).
@@ -650,5 +654,313 @@ describe('paper engine: fillAtLimitNow (a fill landing while a cancel is in flig
     const sold = fillAtLimitNow(selling, s.id, ctx)!;
     expect(sold.order).toMatchObject({ status: 'filled', filledAvgPrice: '120' });
     expect(sold.state.positions).toEqual({});
+  });
+});
+
+describe('paper engine: a session in two phases (open, then close)', () => {
+  /** Plays only the open phase of `s`. */
+  const open = (state: PaperState, s: Session, bars: Record<string, Bar>) => processSessionOpen(state, s, (symbol) => bars[symbol]);
+  /** Submitted at 09:45 New York during `s` (its open phase played): eligible on its bar, not at its open. */
+  const intraday = (s: Session): Partial<SubmitContext> => ({ now: `${s.date}T14:45:00.000Z`, eligibleFrom: s.date, eligibleAtOpen: false, marketOpen: true });
+  const MON_BAR = bar(MON.date, 99, 101, 97, 100);
+
+  it('fills a market order at the open in the open phase, marks at the open, then marks at the close', () => {
+    const { state, order: o } = submit(fresh(), { type: 'market', limitPrice: undefined });
+    const opened = open(state, MON, { AAA: bar(MON.date, 104, 110, 90, 95) });
+    expect(order(opened, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '104', filledAt: MON.openUtc });
+    expect(opened.positions.AAA).toEqual({ qty: '10', avgEntryPrice: '104', lastPrice: '104' });
+    expect(accountOf(opened)).toEqual({ cash: '8960', equity: '10000', buyingPower: '8960', tradingBlocked: false });
+    expect(opened.processedThrough).toBe('2018-02-02'); // MON has not closed
+    expect(lastPlayedPhase(opened)).toEqual({ session: MON.date, phase: 'open' });
+    expect(sessionInProgress(opened)).toBe(MON.date);
+
+    const closed = play(opened, MON, { AAA: bar(MON.date, 104, 110, 90, 95) });
+    expect(order(closed, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '104', filledAt: MON.openUtc });
+    expect(closed.positions.AAA?.lastPrice).toBe('95');
+    expect(accountOf(closed).equity).toBe('9910');
+    expect(closed.executions).toHaveLength(1);
+    expect([closed.processedThrough, lastPlayedPhase(closed), sessionInProgress(closed)]).toEqual([MON.date, { session: MON.date, phase: 'close' }, undefined]);
+  });
+
+  it('fills a buy limit at the open when the open satisfies it; otherwise only at the close, at the limit', () => {
+    const atOpen = submit(fresh());
+    const filledAtOpen = open(atOpen.state, MON, { AAA: MON_BAR });
+    expect(order(filledAtOpen, atOpen.order.id)).toMatchObject({ status: 'filled', filledAvgPrice: '99', filledAt: MON.openUtc });
+
+    // Open 101 > limit 100: nothing at the open, even though the low (98) will reach the limit.
+    const later = submit(fresh());
+    const notYet = open(later.state, MON, { AAA: bar(MON.date, 101, 102, 98, 99) });
+    expect(order(notYet, later.order.id)).toMatchObject({ status: 'accepted', filledQty: '0' });
+    expect(notYet.executions).toEqual([]);
+    const closed = play(notYet, MON, { AAA: bar(MON.date, 101, 102, 98, 99) });
+    expect(order(closed, later.order.id)).toMatchObject({ status: 'filled', filledAvgPrice: '100', filledAt: MON.closeUtc });
+  });
+
+  it('fills a sell limit at the open when open ≥ limit, else at the limit at the close', () => {
+    const held = holding('10', 50);
+    const s = submit(held, { clientOrderId: 's', side: 'sell', limitPrice: '60', qty: '4' }, { eligibleFrom: TUE.date });
+    const gapUp = open(s.state, TUE, { AAA: bar(TUE.date, 61, 62, 58, 59) });
+    expect(order(gapUp, s.order.id)).toMatchObject({ status: 'filled', filledAvgPrice: '61', filledAt: TUE.openUtc });
+    const touched = open(s.state, TUE, { AAA: bar(TUE.date, 55, 60, 54, 58) });
+    expect(order(touched, s.order.id).status).toBe('accepted');
+    expect(order(play(touched, TUE, { AAA: bar(TUE.date, 55, 60, 54, 58) }), s.order.id)).toMatchObject({ filledAvgPrice: '60', filledAt: TUE.closeUtc });
+  });
+
+  it('fills a stop leg that the open gaps through in the open phase (visible during the session)', () => {
+    const { state, order: parent } = submit(fresh(), oto());
+    const entered = play(state, MON, { AAA: MON_BAR });
+    const gapped = open(entered, TUE, { AAA: bar(TUE.date, 93, 94, 90, 92) });
+    expect(legOf(gapped, parent)).toMatchObject({ status: 'filled', filledQty: '10', filledAvgPrice: '93', filledAt: TUE.openUtc });
+    expect(gapped.positions).toEqual({});
+    expect(gapped.cash).toBe('9940');
+    // A stop the open does not gap through waits for the rest of the bar.
+    const notGapped = open(entered, TUE, { AAA: bar(TUE.date, 97, 98, 94, 96) });
+    expect(legOf(notGapped, parent).status).toBe('new');
+    expect(notGapped.positions.AAA).toEqual({ qty: '10', avgEntryPrice: '99', lastPrice: '97' }); // marked at the open
+    const crossed = play(notGapped, TUE, { AAA: bar(TUE.date, 97, 98, 94, 96) });
+    expect(legOf(crossed, parent)).toMatchObject({ status: 'filled', filledAvgPrice: '95', filledAt: TUE.closeUtc });
+  });
+
+  it('arms the stop leg of an entry filled at the open: a gap fills it at once, the rest of the bar at the close', () => {
+    // Limit 100 with stop 95, open 94: entry at 94 and the open is already through the stop.
+    const gap = submit(fresh(), oto());
+    const gapped = open(gap.state, MON, { AAA: bar(MON.date, 94, 96, 93, 95) });
+    expect(order(gapped, gap.order.id)).toMatchObject({ status: 'filled', filledAvgPrice: '94', filledAt: MON.openUtc });
+    expect(legOf(gapped, gap.order)).toMatchObject({ status: 'filled', filledAvgPrice: '94', filledAt: MON.openUtc });
+
+    const rest = submit(fresh(), oto());
+    const armed = open(rest.state, MON, { AAA: bar(MON.date, 99, 100, 94, 96) });
+    expect(legOf(armed, rest.order)).toMatchObject({ status: 'new', eligibleFrom: MON.date, updatedAt: MON.openUtc });
+    const closed = play(armed, MON, { AAA: bar(MON.date, 99, 100, 94, 96) });
+    expect(legOf(closed, rest.order)).toMatchObject({ status: 'filled', filledAvgPrice: '95', filledAt: MON.closeUtc });
+    expect(closed.cash).toBe('9960');
+  });
+
+  it('fills a buy limit submitted during the session at the limit, never at the (better) open', () => {
+    const opened = open(fresh(), MON, { AAA: MON_BAR });
+    const { state, order: o } = submit(opened, {}, intraday(MON));
+    expect(o).toMatchObject({ status: 'new', eligibleFrom: MON.date, eligibleAtOpen: false });
+    const closed = play(state, MON, { AAA: MON_BAR }); // open 99 ≤ 100, low 97 ≤ 100
+    expect(order(closed, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '100', filledAt: MON.closeUtc });
+    expect(closed.cash).toBe('9000');
+    // A low above the limit: no fill; a gtc order then trades at the next open like any other.
+    const missed = play(submit(opened, {}, intraday(MON)).state, MON, { AAA: bar(MON.date, 99, 101, 100.5, 100.75) });
+    expect(missed.orders[0]).toMatchObject({ status: 'new', filledQty: '0' });
+    const next = play(missed, TUE, { AAA: bar(TUE.date, 98, 99, 97, 98) });
+    expect(next.orders[0]).toMatchObject({ status: 'filled', filledAvgPrice: '98', filledAt: TUE.openUtc });
+  });
+
+  it('fills a sell limit submitted during the session at the limit when the high reaches it', () => {
+    const held = open(holding('10', 50), TUE, { AAA: bar(TUE.date, 61, 62, 58, 59) });
+    const { state, order: o } = submit(held, { clientOrderId: 's', side: 'sell', limitPrice: '60', qty: '10' }, intraday(TUE));
+    const closed = play(state, TUE, { AAA: bar(TUE.date, 61, 62, 58, 59) }); // open 61 ≥ 60, but the open had passed
+    expect(order(closed, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '60', filledAt: TUE.closeUtc });
+    expect(closed.positions).toEqual({});
+  });
+
+  it('fills a market sell submitted during the session (a flatten) at the close, stamped at the close', () => {
+    const held = open(holding('10', 50), TUE, { AAA: bar(TUE.date, 52, 55, 45, 47) });
+    const flatten = submit(
+      held,
+      { clientOrderId: 'flatten', side: 'sell', type: 'market', limitPrice: undefined, timeInForce: 'day', qty: '10' },
+      { ...intraday(TUE), now: '2018-02-06T20:45:00.000Z' }, // 15:45 New York
+    );
+    expect(order(flatten.state, flatten.order.id).status).toBe('new');
+    const closed = play(flatten.state, TUE, { AAA: bar(TUE.date, 52, 55, 45, 47) });
+    expect(order(closed, flatten.order.id)).toMatchObject({ status: 'filled', filledAvgPrice: '47', filledAt: TUE.closeUtc });
+    expect(closed.positions).toEqual({});
+    expect(closed.cash).toBe('9970'); // 10000 - 500 + 470
+  });
+
+  it('fills a market buy submitted during the session at the close, reserved at the open mark until then', () => {
+    const opened = open(fresh(), MON, { AAA: MON_BAR });
+    const { state, order: o } = submit(opened, { type: 'market', limitPrice: undefined }, { ...intraday(MON), referencePrice: '99' });
+    expect(o.reservePrice).toBe('99');
+    expect(accountOf(state).buyingPower).toBe('9010');
+    const closed = play(state, MON, { AAA: MON_BAR });
+    expect(order(closed, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '100', filledAt: MON.closeUtc });
+  });
+
+  it('arms the stop leg of an entry submitted during the session after its fill, against the rest of the bar', () => {
+    const opened = open(fresh(), MON, { AAA: bar(MON.date, 99, 101, 94, 96) });
+    const { state, order: parent } = submit(opened, oto(), intraday(MON));
+    expect(legOf(state, parent).eligibleAtOpen).toBeUndefined();
+    const closed = play(state, MON, { AAA: bar(MON.date, 99, 101, 94, 96) });
+    expect(order(closed, parent.id)).toMatchObject({ status: 'filled', filledAvgPrice: '100', filledAt: MON.closeUtc });
+    expect(legOf(closed, parent)).toMatchObject({ status: 'filled', filledAvgPrice: '95', filledAt: MON.closeUtc });
+    // The next session the live leg is checked at the open again, like any carried stop.
+    const survived = play(submit(opened, oto(), intraday(MON)).state, MON, { AAA: bar(MON.date, 99, 101, 96, 97) });
+    const gapped = open(survived, TUE, { AAA: bar(TUE.date, 90, 91, 89, 90) });
+    expect(gapped.orders[1]).toMatchObject({ status: 'filled', filledAvgPrice: '90', filledAt: TUE.openUtc });
+  });
+
+  it('never gives an order an open that was already played, whatever the context says', () => {
+    const opened = open(fresh(), MON, { AAA: MON_BAR });
+    const { state, order: o } = submit(opened, { type: 'market', limitPrice: undefined }, { eligibleFrom: MON.date, now: '2018-02-05T15:00:00.000Z' });
+    expect(o.eligibleAtOpen).toBe(false);
+    expect(order(play(state, MON, { AAA: MON_BAR }), o.id)).toMatchObject({ filledAvgPrice: '100', filledAt: MON.closeUtc });
+    // Before the open phase, an order for that session is eligible at its open (field absent).
+    expect(submit(fresh()).order).not.toHaveProperty('eligibleAtOpen');
+  });
+
+  it('expires a day order submitted during the session at that close', () => {
+    const opened = open(fresh(), MON, { AAA: MON_BAR });
+    const { state, order: o } = submit(opened, { timeInForce: 'day', limitPrice: '90' }, intraday(MON));
+    const closed = play(state, MON, { AAA: MON_BAR });
+    expect(order(closed, o.id)).toMatchObject({ status: 'expired', expiredAt: MON.closeUtc });
+  });
+
+  it('keeps the refusals during a session (duplicate id 422, buying power 403, shares 403)', () => {
+    const opened = open(holding('10', 50), TUE, { AAA: bar(TUE.date, 52, 55, 45, 47) });
+    const dup = brokerError(() => submit(opened, { clientOrderId: 'seed', qty: '1' }, intraday(TUE)));
+    expect([dup.status, dup.message, dup.code]).toEqual([422, 'client_order_id must be unique', 40010001]);
+    const bp = brokerError(() => submit(opened, { clientOrderId: 'big', type: 'market', limitPrice: undefined, qty: '200' }, { ...intraday(TUE), referencePrice: '52' }));
+    expect([bp.status, bp.message]).toEqual([403, 'insufficient buying power']);
+    const shares = brokerError(() => submit(opened, { clientOrderId: 'sell', side: 'sell', type: 'market', limitPrice: undefined, qty: '11' }, intraday(TUE)));
+    expect(shares.status).toBe(403);
+  });
+
+  it('refuses phases out of order', () => {
+    const opened = open(fresh(), MON, {});
+    expect(() => open(opened, MON, {})).toThrow('the open of session 2018-02-05 was already played');
+    expect(() => open(opened, TUE, {})).toThrow('session 2018-02-05 is in progress (its close was not played); cannot open 2018-02-06');
+    expect(() => play(opened, TUE, {})).toThrow('session 2018-02-05 is in progress (its close was not played); cannot play 2018-02-06');
+    const closed = play(opened, MON, {});
+    expect(() => open(closed, MON, {})).toThrow('session 2018-02-05 already processed (through 2018-02-05)');
+    expect(() => play(closed, MON, {})).toThrow('already processed');
+    expect(lastPlayedPhase(open(closed, TUE, {}))).toEqual({ session: TUE.date, phase: 'open' });
+  });
+
+  it('reads an account saved before phases existed as closed through processedThrough', () => {
+    const { state: withOrder, order: o } = submit(fresh(), oto());
+    const { lastPlayed: _dropped, ...old } = withOrder; // the shape saved before two-phase sessions
+    const saved = old as PaperState;
+    expect(saved).not.toHaveProperty('lastPlayed');
+    expect(lastPlayedPhase(saved)).toEqual({ session: '2018-02-02', phase: 'close' });
+    expect(sessionInProgress(saved)).toBeUndefined();
+    expect(lastPlayedPhase({ ...saved, processedThrough: null })).toBeNull();
+    // Both ways of playing MON work on it and agree.
+    const twoPhases = play(open(saved, MON, { AAA: MON_BAR }), MON, { AAA: MON_BAR });
+    const onePass = play(saved, MON, { AAA: MON_BAR });
+    expect(order(twoPhases, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '99', filledAt: MON.openUtc });
+    expect(twoPhases).toEqual({ ...onePass, lastPlayed: { session: MON.date, phase: 'close' } });
+    expect(newPaperState('paper', '1', '2018-02-02T22:00:00.000Z', '2018-02-02').lastPlayed).toEqual({ session: '2018-02-02', phase: 'close' });
+  });
+});
+
+describe('paper engine: two phases give the one-pass result for orders submitted before the open', () => {
+  const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD'] as const;
+  /** The state with executions in a canonical order and without their ids (the only things the phases may change). */
+  const canonical = (state: PaperState) => ({
+    ...state,
+    executions: state.executions
+      .map(({ id: _id, ...e }) => e)
+      .sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0)),
+  });
+  const bothWays = (state: PaperState, s: Session, bars: Record<string, Bar>) => {
+    const barFor = (symbol: string) => bars[symbol];
+    return { onePass: processSession(state, s, barFor), twoPhases: processSession(processSessionOpen(state, s, barFor), s, barFor) };
+  };
+
+  it('agrees on a session mixing fills at the open, intrabar fills, gaps, stops, expiries and marks', () => {
+    let state = fresh('100000');
+    // MON: positions with live stop legs in AAA and BBB.
+    state = submit(state, oto({ clientOrderId: 'a0', symbol: 'AAA' })).state;
+    state = submit(state, oto({ clientOrderId: 'b0', symbol: 'BBB', stopLoss: { stopPrice: '96' } })).state;
+    state = play(state, MON, { AAA: bar(MON.date, 99, 101, 97, 100), BBB: bar(MON.date, 99, 101, 97, 100) });
+    // Before TUE's open: entries in CCC (fills at the open, its leg hit later), DDD (only intrabar),
+    // a market buy in EEE, and a day order in FFF that never fills.
+    const ctx = { eligibleFrom: TUE.date, now: '2018-02-05T22:00:00.000Z' };
+    state = submit(state, oto({ clientOrderId: 'c0', symbol: 'CCC' }), ctx).state;
+    state = submit(state, oto({ clientOrderId: 'd0', symbol: 'DDD' }), ctx).state;
+    state = submit(state, { clientOrderId: 'e0', symbol: 'EEE', type: 'market', limitPrice: undefined }, ctx).state;
+    state = submit(state, { clientOrderId: 'f0', symbol: 'FFF', timeInForce: 'day', limitPrice: '50' }, ctx).state;
+    const bars = {
+      AAA: bar(TUE.date, 93, 94, 90, 92), // the stop (95) gaps at the open
+      BBB: bar(TUE.date, 98, 99, 94, 97), // the stop (96) is hit intrabar
+      CCC: bar(TUE.date, 98, 99, 94, 96), // entry at the open 98, its stop 95 hit intrabar
+      DDD: bar(TUE.date, 101, 102, 96, 99), // entry at the limit intrabar, the stop survives
+      EEE: bar(TUE.date, 70, 72, 69, 71),
+      FFF: bar(TUE.date, 55, 56, 51, 52),
+    };
+    const { onePass, twoPhases } = bothWays(state, TUE, bars);
+    expect(canonical(twoPhases)).toEqual(canonical(onePass));
+    expect(onePass.orders.map((o) => [o.parentId === null ? o.clientOrderId : 'leg', o.status, o.filledAvgPrice, o.filledAt])).toEqual([
+      ['a0', 'filled', '99', MON.openUtc],
+      ['leg', 'filled', '93', TUE.openUtc],
+      ['b0', 'filled', '99', MON.openUtc],
+      ['leg', 'filled', '96', TUE.closeUtc],
+      ['c0', 'filled', '98', TUE.openUtc],
+      ['leg', 'filled', '95', TUE.closeUtc],
+      ['d0', 'filled', '100', TUE.closeUtc],
+      ['leg', 'new', null, null],
+      ['e0', 'filled', '70', TUE.openUtc],
+      ['f0', 'expired', null, null],
+    ]);
+    expect(positionsOf(twoPhases).map((p) => [p.symbol, p.qty, p.currentPrice])).toEqual([
+      ['DDD', '10', '99'],
+      ['EEE', '10', '71'],
+    ]);
+  });
+
+  it('agrees over random sessions of orders that do not compete for the same shares (property)', () => {
+    const dayArb = fc.record({
+      open: fc.integer({ min: 100, max: 2000 }),
+      up: fc.integer({ min: 0, max: 300 }),
+      down: fc.integer({ min: 0, max: 300 }),
+      closeAt: fc.double({ min: 0, max: 1, noNaN: true }),
+      action: fc.constantFrom('buy-limit', 'buy-market', 'sell-limit', 'sell-market', 'sell-stop', 'oto', 'none'),
+      tif: fc.constantFrom('day', 'gtc'),
+      qty: fc.integer({ min: 1, max: 30 }),
+      offset: fc.integer({ min: -200, max: 200 }),
+    });
+    const cents = (n: number) => new Dec(n).div(100);
+    fc.assert(
+      fc.property(fc.array(fc.array(dayArb, { minLength: SYMBOLS.length, maxLength: SYMBOLS.length }), { minLength: 1, maxLength: 5 }), (days) => {
+        let onePassState = fresh('10000000');
+        let twoPhaseState = onePassState;
+        days.forEach((perSymbol, i) => {
+          const s = session(DATES[i]!);
+          const bars: Record<string, Bar> = {};
+          perSymbol.forEach((day, k) => {
+            const symbol = SYMBOLS[k]!;
+            const open = cents(day.open);
+            const high = open.plus(cents(day.up));
+            const low = Dec.max(cents(1), open.minus(cents(day.down)));
+            const close = low.plus(high.minus(low).times(day.closeAt).toDecimalPlaces(2, Dec.ROUND_DOWN));
+            bars[symbol] = { date: s.date, open: open.toNumber(), high: high.toNumber(), low: low.toNumber(), close: close.toNumber(), volume: 1 };
+            // One working order (or OTO pair) per symbol at a time: orders never compete for shares.
+            if (onePassState.orders.some((o) => o.symbol === symbol && isOpenStatus(o.status))) return;
+            const limit = Dec.max(cents(1), open.plus(cents(day.offset)));
+            const held = onePassState.positions[symbol]?.qty;
+            const base = { clientOrderId: `${symbol}-${i}`, symbol, qty: String(day.qty), timeInForce: day.tif };
+            let req: SubmitOrderRequest | undefined;
+            if (day.action === 'buy-limit') req = request({ ...base, limitPrice: limit.toString() });
+            if (day.action === 'buy-market') req = request({ ...base, type: 'market', limitPrice: undefined });
+            if (day.action === 'oto' && limit.gt('0.02'))
+              req = request({ ...base, orderClass: 'oto', limitPrice: limit.toString(), stopLoss: { stopPrice: limit.minus(limit.div(20)).toDecimalPlaces(2, Dec.ROUND_DOWN).toString() } });
+            if (day.action === 'sell-limit' && held) req = request({ ...base, side: 'sell', qty: held, limitPrice: limit.toString() });
+            if (day.action === 'sell-market' && held) req = request({ ...base, side: 'sell', qty: held, type: 'market', limitPrice: undefined });
+            if (day.action === 'sell-stop' && held) req = request({ ...base, side: 'sell', qty: held, type: 'stop', limitPrice: undefined, stopPrice: limit.toString() });
+            if (!req) return;
+            const ctx = context({ eligibleFrom: s.date, now: `${s.date}T14:00:00.000Z`, referencePrice: onePassState.positions[symbol]?.lastPrice ?? open.toString() });
+            let accepted: PaperState | undefined;
+            try {
+              accepted = submitOrder(onePassState, req, ctx).state;
+            } catch (error) {
+              if (!(error instanceof BrokerError)) throw error;
+            }
+            if (accepted) {
+              onePassState = accepted;
+              twoPhaseState = submitOrder(twoPhaseState, req, ctx).state;
+            }
+          });
+          const barFor = (symbol: string) => bars[symbol];
+          onePassState = processSession(onePassState, s, barFor);
+          twoPhaseState = processSession(processSessionOpen(twoPhaseState, s, barFor), s, barFor);
+          expect(canonical(twoPhaseState)).toEqual(canonical(onePassState));
+        });
+      }),
+    );
   });
 });

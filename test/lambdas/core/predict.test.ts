@@ -16,6 +16,7 @@ function feat(symbol: string, over: Partial<SymbolFeatures> = {}): SymbolFeature
     atr14: 2,
     ret20: 0.04,
     vol20: 0.012,
+    adv20: 1_000_000,
     ...over,
   };
 }

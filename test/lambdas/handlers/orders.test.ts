@@ -8,7 +8,7 @@ import { deriveClientOrderId, MAX_CLIENT_ORDER_ID_LENGTH } from '../../../lambda
 import { intentRecord } from '../../../lambdas/core/ledger';
 import { toSubmitRequest } from '../../../lambdas/core/order';
 import { dec } from '../../../lambdas/core/money';
-import type { RiskDecision } from '../../../lambdas/core/risk';
+import type { RiskDecision } from '../../../lambdas/core/risk/kernel';
 import { BrokerError } from '../../../lambdas/ports';
 import { SUBMIT_ATTEMPTS, ordersStep, type OrdersArtifact } from '../../../lambdas/handlers/orders';
 import { ARTIFACTS, type PipelineState } from '../../../lambdas/handlers/shared/pipeline-state';

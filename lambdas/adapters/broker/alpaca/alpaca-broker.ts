@@ -304,6 +304,16 @@ export class AlpacaBroker implements BrokerPort {
     if (raw.suspend_trade !== on) throw new Error(`PATCH /v2/account/configurations: asked suspend_trade=${on}, Alpaca answered ${raw.suspend_trade}`);
     return { suspendTrade: raw.suspend_trade, raw };
   }
+
+  /** BrokerPort's broker-side kill switch: Alpaca's `suspend_trade`. */
+  async getTradeSuspended(): Promise<boolean> {
+    return (await this.getAccountConfigurations()).suspendTrade;
+  }
+
+  /** BrokerPort's broker-side kill switch: sets Alpaca's `suspend_trade` (see setSuspendTrade). */
+  async setTradeSuspended(on: boolean): Promise<void> {
+    await this.setSuspendTrade(on);
+  }
 }
 
 function pageSize(field: string, value: number, max: number): number {

@@ -2,18 +2,48 @@
  * The paper broker's matching engine: a simulated cash account that fills orders against real
  * daily bars. Plain data in, plain data out; the PaperBroker adapter adds persistence and time.
  *
- * Fill rules for one session's bar (documented because backtest results depend on them):
- * - An order is eligible from the first session that opens at or after its submission; a bar is
- *   never used for an order submitted after that bar's open (no look-ahead inside a bar).
- * - Market orders fill at the open. Buy limits fill at the open when open ≤ limit, else at the
- *   limit when low ≤ limit (sell limits mirror this with the high).
- * - Sell stops (stop-loss legs) fill at the open when the bar gaps through (open ≤ stop), else at
- *   the stop when low ≤ stop. A stop leg becomes live when its parent fills, and is checked
- *   against the rest of that same bar (pessimistic: the low is assumed to come after the entry).
- * - Fills at the open are stamped at the session open; intrabar fills at the session close
- *   (the time inside a daily bar is unknown).
+ * A session D is played in two phases (documented because backtest results depend on them):
+ *
+ * Phase "open" (`processSessionOpen`, once the clock is at or after D's open, before its close).
+ * Only D's OPEN price is used: it is public at 09:30, so nothing later in the bar is looked at.
+ * - Orders eligible at D's open: orders working from an earlier session, and orders submitted
+ *   before D's open (eligible from D). Market orders fill at the open. Buy limits fill at the open
+ *   when open ≤ limit; sell limits when open ≥ limit. Sell stops (stop-loss legs) fill at the open
+ *   when the bar gaps through them (open ≤ stop). Fills are stamped at the session open.
+ * - A stop leg whose parent filled at the open becomes live, and fills at the open if the open is
+ *   already through its stop.
+ * - Positions are marked at D's open. Reads during the session show these fills and marks.
+ *
+ * Phase "close" (`processSession`, once the clock is at or after D's close). The rest of the bar:
+ * - Stops that were live at the open and did not gap fill at the stop when low ≤ stop. Orders
+ *   eligible at the open that did not fill there fill at the limit when low ≤ limit (buys) or
+ *   high ≥ limit (sells). A stop leg that went live at the open is checked against the rest of the
+ *   bar (pessimistic: the low is assumed to come after the entry).
+ * - Orders submitted while D was open (after its open, before its close) are eligible on D's bar
+ *   but NOT at its open, which had passed: a buy limit fills at the limit when low ≤ limit and a
+ *   sell limit at the limit when high ≥ limit (pessimistic: never at a better price, since the
+ *   price at the moment of submission is unknown inside a daily bar); a MARKET order fills at D's
+ *   close (the time inside a daily bar is unknown; the close is the one later price known); a
+ *   sell stop fills at the stop when low ≤ stop.
+ *   Buying power for such a market buy is reserved at the latest known price (the open mark).
+ * - Stop legs of a parent filled in this phase go live and are checked against the rest of the
+ *   bar (low ≤ stop fills at the stop). Intrabar fills are stamped at the session close.
  * - `day` orders still open at the close expire; a parent that ends unfilled cancels its legs.
- * - Positions are marked at each session's close. No partial fills, no shorting.
+ * - Positions are marked at D's close.
+ *
+ * When no read happened during D (its open phase was not played on its own), `processSession`
+ * plays the whole bar in one pass with the same rules, checking the stops live before the open
+ * first (gap at the open, else the low), then the entries in submission order. For orders submitted
+ * before the open the two phases give the same fills, prices, times, cash, positions and marks as
+ * that one pass, except where orders compete for the same shares or cash: the one pass lets a stop
+ * triggered later in the bar go before an order filled at the open (pessimistic), whereas once the
+ * open phase has been played its fills are final. Executions are listed in the order they were
+ * made (two phases: every fill at the open before the intrabar ones).
+ *
+ * General rules:
+ * - An order is never filled on a bar of a session that closed before its submission, nor at an
+ *   open that happened before its submission (no look-ahead inside a bar).
+ * - No partial fills, no shorting.
  * - Refusals mirror Alpaca: 422 `client_order_id must be unique` (forever, even after a cancel),
  *   403 `insufficient buying power`, 422 `order is not cancelable`, 404 `order not found`.
  */
@@ -60,6 +90,12 @@ export interface PaperOrder {
   updatedAt: string;
   /** First session date whose bar may fill the order. */
   eligibleFrom: string;
+  /**
+   * False when the order was submitted while session `eligibleFrom` was already open: that
+   * session's opening price is not available to it (see module doc). Absent: true (also in
+   * accounts saved before it existed).
+   */
+  eligibleAtOpen?: boolean;
   /** Why the engine canceled it, when it did. */
   note: string | null;
   /**
@@ -74,7 +110,7 @@ export interface PaperPosition {
   qty: string;
   /** USD per share. */
   avgEntryPrice: string;
-  /** Last close seen, USD per share. */
+  /** Last mark, USD per share: the last close seen, or the open of the session in progress. */
   lastPrice: string;
 }
 
@@ -92,6 +128,16 @@ export interface PaperExecution {
   cumQty?: string;
 }
 
+/** The two phases a session is played in (see module doc). */
+export type SessionPhase = 'open' | 'close';
+
+/** A phase of one session. */
+export interface PlayedPhase {
+  /** Session date. */
+  session: string;
+  phase: SessionPhase;
+}
+
 export interface PaperState {
   schema: 1;
   accountId: string;
@@ -100,8 +146,15 @@ export interface PaperState {
   initialCash: string;
   /** USD. */
   cash: string;
-  /** Last session date whose bar has been processed; null before the first. */
+  /** Last session date whose bar has been processed through its close; null before the first. */
   processedThrough: string | null;
+  /**
+   * The last phase played: `{ session: D, phase: 'open' }` while D is in progress (its open phase
+   * played, its close not yet), else `{ session: processedThrough, phase: 'close' }`; null before
+   * the first. Absent in accounts saved before sessions had two phases: read as closed through
+   * `processedThrough` (see `lastPlayedPhase`).
+   */
+  lastPlayed?: PlayedPhase | null;
   positions: Record<string, PaperPosition>;
   orders: PaperOrder[];
   executions: PaperExecution[];
@@ -119,6 +172,7 @@ export function newPaperState(accountId: string, initialCash: string, now: strin
     initialCash: cash.toString(),
     cash: cash.toString(),
     processedThrough,
+    lastPlayed: processedThrough === null ? null : { session: processedThrough, phase: 'close' },
     positions: {},
     orders: [],
     executions: [],
@@ -126,16 +180,34 @@ export function newPaperState(accountId: string, initialCash: string, now: strin
   };
 }
 
+/** The last phase played (accounts saved without `lastPlayed` are closed through `processedThrough`). */
+export function lastPlayedPhase(state: PaperState): PlayedPhase | null {
+  if (state.lastPlayed !== undefined) return state.lastPlayed;
+  return state.processedThrough === null ? null : { session: state.processedThrough, phase: 'close' };
+}
+
+/** The session in progress: its open phase has been played, its close not yet; else undefined. */
+export function sessionInProgress(state: PaperState): string | undefined {
+  const last = lastPlayedPhase(state);
+  return last?.phase === 'open' ? last.session : undefined;
+}
+
 export interface SubmitContext {
   /** ISO-8601 UTC submission time. */
   now: string;
   /** First session whose bar may fill the order (see module doc), or undefined if none is known. */
   eligibleFrom: string | undefined;
+  /**
+   * False when `eligibleFrom` is the session in progress (submitted after its open, before its
+   * close): the order trades on the rest of that session's bar, never at its open. Default true.
+   * Also false whenever the open phase of `eligibleFrom` has already been played.
+   */
+  eligibleAtOpen?: boolean;
   /** True while a session is open (Alpaca reports `new` then, `accepted` outside hours). */
   marketOpen: boolean;
   /** Whether the symbol is tradable (has market data). */
   knownSymbol: boolean;
-  /** Latest known price, USD, used to reserve buying power for market buys. */
+  /** Latest known price, USD (the open mark during a session), used to reserve buying power for market buys. */
   referencePrice: string | undefined;
 }
 
@@ -202,6 +274,8 @@ export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: S
   }
 
   const status: AlpacaOrderStatus = ctx.marketOpen ? 'new' : 'accepted';
+  // An open already played is never available to a later order.
+  const atOpen = ctx.eligibleAtOpen !== false && sessionInProgress(state) !== ctx.eligibleFrom;
   const parent: PaperOrder = {
     id: nextId(state, 'ord'),
     clientOrderId: req.clientOrderId,
@@ -224,6 +298,7 @@ export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: S
     expiredAt: null,
     updatedAt: ctx.now,
     eligibleFrom: ctx.eligibleFrom,
+    ...(atOpen ? {} : { eligibleAtOpen: false }),
     note: null,
     ...(reservePrice !== undefined ? { reservePrice } : {}),
   };
@@ -233,7 +308,8 @@ export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: S
     // Generated, so it must not collide with a client_order_id a caller already chose.
     let legClientOrderId = `${legId}-leg`;
     for (let n = 2; state.orders.some((o) => o.clientOrderId === legClientOrderId); n += 1) legClientOrderId = `${legId}-leg-${n}`;
-    const { reservePrice: _parentReserve, ...leg } = parent;
+    // A leg's eligibility is set when it goes live (the session its parent fills in).
+    const { reservePrice: _parentReserve, eligibleAtOpen: _parentAtOpen, ...leg } = parent;
     state.orders.push({
       ...leg,
       id: legId,
@@ -266,29 +342,93 @@ export function cancelOrder(current: PaperState, orderId: string, now: string): 
 }
 
 /**
- * Plays one session's bars against the open orders and marks positions at the close.
+ * Plays the OPEN phase of `session` (see module doc): fills at the open price only, for orders
+ * eligible at the open; stop legs of parents filled there go live; positions marked at the open.
  * @param barFor the validated bar of `symbol` for `session.date`, or undefined (no fill, no mark).
- * @throws Error when sessions are played out of order.
+ *   Only its open is used.
+ * @throws Error when the session was already processed, its open phase already played, or another
+ *   session is still in progress (its close not played).
+ */
+export function processSessionOpen(current: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined): PaperState {
+  assertNotProcessed(current, session);
+  const inProgress = sessionInProgress(current);
+  if (inProgress === session.date) throw new Error(`the open of session ${session.date} was already played`);
+  if (inProgress !== undefined) throw new Error(`session ${inProgress} is in progress (its close was not played); cannot open ${session.date}`);
+  const state = structuredClone(current);
+  playBar(state, session, barFor, 'open');
+  state.lastPlayed = { session: session.date, phase: 'open' };
+  return state;
+}
+
+/**
+ * Plays `session` through its CLOSE (see module doc): the rest of the bar after its open phase, or,
+ * when the open phase was not played, the whole bar in one pass; day orders expire; positions are
+ * marked at the close.
+ * @param barFor the validated bar of `symbol` for `session.date`, or undefined (no fill, no mark).
+ * @throws Error when sessions are played out of order (or another session is still in progress).
  */
 export function processSession(current: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined): PaperState {
-  if (current.processedThrough !== null && session.date <= current.processedThrough) {
-    throw new Error(`session ${session.date} already processed (through ${current.processedThrough})`);
+  assertNotProcessed(current, session);
+  const inProgress = sessionInProgress(current);
+  if (inProgress !== undefined && inProgress !== session.date) {
+    throw new Error(`session ${inProgress} is in progress (its close was not played); cannot play ${session.date}`);
   }
   const state = structuredClone(current);
-  const eligible = (o: PaperOrder) => o.eligibleFrom <= session.date;
+  playBar(state, session, barFor, inProgress === session.date ? 'rest' : 'whole');
+  state.processedThrough = session.date;
+  state.lastPlayed = { session: session.date, phase: 'close' };
+  return state;
+}
 
-  // 1. Live stop legs and simple stops carried from earlier sessions.
+function assertNotProcessed(state: PaperState, session: Session): void {
+  if (state.processedThrough !== null && session.date <= state.processedThrough) {
+    throw new Error(`session ${session.date} already processed (through ${state.processedThrough})`);
+  }
+}
+
+/**
+ * Which part of a session's bar is played: `open` (the open phase), `rest` (the close phase after
+ * an open phase), `whole` (the close phase when the open phase was not played: one pass).
+ */
+type BarPart = 'open' | 'rest' | 'whole';
+
+/** Plays one part of `session`'s bar on `state` (mutated; see the module doc for the rules). */
+function playBar(state: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined, part: BarPart): void {
+  const date = session.date;
+  const eligible = (o: PaperOrder) => o.eligibleFrom <= date;
+  /** Whether the order was already working when this session opened. */
+  const atOpen = (o: PaperOrder) => o.eligibleFrom < date || (o.eligibleFrom === date && o.eligibleAtOpen !== false);
+  const byId = (id: string) => state.orders.find((o) => o.id === id);
+  /** A parent filled at this session's open (its legs went live then). */
+  const filledAtThisOpen = (o: PaperOrder) => o.status === 'filled' && o.filledAt === session.openUtc && eligible(o);
+
+  // 1. Stops live before this session's open (carried, or submitted before it), and stops
+  //    submitted during it. Legs that went live at this open are checked after their parent (2).
   for (const order of state.orders) {
     if (order.type !== 'stop' || !eligible(order) || !isWorking(order.status)) continue;
+    if (part === 'open' && !atOpen(order)) continue;
+    if (part === 'rest' && order.parentId !== null && order.eligibleFrom === date && filledAtThisOpen(byId(order.parentId)!)) continue;
     const bar = barFor(order.symbol);
-    if (bar) tryStop(state, order, bar, session, 'open');
+    if (!bar) continue;
+    tryStop(state, order, bar, session, part === 'open' ? 'gap' : part === 'whole' && atOpen(order) ? 'whole' : 'intrabar');
   }
   // 2. Entries and other non-stop orders, in submission order.
   for (const order of state.orders) {
-    if (order.type === 'stop' || order.parentId !== null || !eligible(order) || !isWorking(order.status)) continue;
+    if (order.type === 'stop' || order.parentId !== null || !eligible(order)) continue;
+    if (part === 'rest' && filledAtThisOpen(order)) {
+      // Its legs went live at the open: the rest of the bar (down to its low) may hit them.
+      const bar = barFor(order.symbol);
+      for (const leg of order.legIds.map(byId)) {
+        if (bar && leg && leg.eligibleFrom === date && isWorking(leg.status)) tryStop(state, leg, bar, session, 'intrabar');
+      }
+      continue;
+    }
+    if (!isWorking(order.status)) continue;
+    if (part === 'open' && !atOpen(order)) continue;
     const bar = barFor(order.symbol);
     if (!bar) continue;
-    const fill = entryFillPrice(order, bar);
+    const fill =
+      part === 'open' ? openFill(order, bar) : !atOpen(order) ? intradayFill(order, bar) : part === 'rest' ? intrabarFill(order, bar) : (openFill(order, bar) ?? intrabarFill(order, bar));
     if (!fill) continue;
     const at = fill.atOpen ? session.openUtc : session.closeUtc;
     if (!applyFill(state, order, fill.price, at, session)) {
@@ -296,34 +436,35 @@ export function processSession(current: PaperState, session: Session, barFor: (s
       continue;
     }
     for (const legId of order.legIds) {
-      const leg = state.orders.find((o) => o.id === legId);
+      const leg = byId(legId);
       if (!leg || leg.status !== 'held') continue;
       leg.status = 'new';
-      leg.eligibleFrom = session.date;
-      leg.updatedAt = fill.atOpen ? session.openUtc : session.closeUtc;
-      // Pessimistic: the rest of the bar (down to its low) may hit the new stop.
-      tryStop(state, leg, bar, session, fill.atOpen ? 'open' : 'intrabar');
+      leg.eligibleFrom = date;
+      leg.updatedAt = at;
+      // Pessimistic: the rest of the bar (down to its low) may hit the new stop. In the open
+      // phase only the open is known: the rest of the bar is checked in the close phase.
+      tryStop(state, leg, bar, session, !fill.atOpen ? 'intrabar' : part === 'open' ? 'gap' : 'whole');
     }
   }
-  // 3. Close: day orders expire; unfilled parents take their held legs with them.
-  for (const order of state.orders) {
-    if (order.timeInForce === 'day' && eligible(order) && isWorking(order.status) && order.parentId === null) {
-      order.status = 'expired';
-      order.expiredAt = session.closeUtc;
-      order.updatedAt = session.closeUtc;
-      for (const legId of order.legIds) {
-        const leg = state.orders.find((o) => o.id === legId);
-        if (leg && (leg.status === 'held' || isWorking(leg.status))) markCanceled(leg, session.closeUtc, 'parent expired');
+  if (part !== 'open') {
+    // 3. Close: day orders expire; unfilled parents take their held legs with them.
+    for (const order of state.orders) {
+      if (order.timeInForce === 'day' && eligible(order) && isWorking(order.status) && order.parentId === null) {
+        order.status = 'expired';
+        order.expiredAt = session.closeUtc;
+        order.updatedAt = session.closeUtc;
+        for (const legId of order.legIds) {
+          const leg = byId(legId);
+          if (leg && (leg.status === 'held' || isWorking(leg.status))) markCanceled(leg, session.closeUtc, 'parent expired');
+        }
       }
     }
   }
-  // 4. Mark to market.
+  // 4. Mark to market: at the open in the open phase, else at the close.
   for (const [symbol, position] of Object.entries(state.positions)) {
     const bar = barFor(symbol);
-    if (bar) position.lastPrice = dec(bar.close).toString();
+    if (bar) position.lastPrice = dec(part === 'open' ? bar.open : bar.close).toString();
   }
-  state.processedThrough = session.date;
-  return state;
 }
 
 /** Broker view of an order, legs nested. */
@@ -437,41 +578,53 @@ function openSellQty(state: PaperState, symbol: string): Dec {
   return qty;
 }
 
-function entryFillPrice(order: PaperOrder, bar: Bar): { price: Dec; atOpen: boolean } | undefined {
+type FillAt = { price: Dec; atOpen: boolean };
+
+/** Fill at the open price, for an order eligible at the open: market, or a limit the open satisfies. */
+function openFill(order: PaperOrder, bar: Bar): FillAt | undefined {
   const open = dec(bar.open);
   if (order.type === 'market') return { price: open, atOpen: true };
   if (order.type !== 'limit' || order.limitPrice === null) return undefined;
   const limit = dec(order.limitPrice);
-  if (order.side === 'buy') {
-    if (open.lte(limit)) return { price: open, atOpen: true };
-    if (dec(bar.low).lte(limit)) return { price: limit, atOpen: false };
-  } else {
-    if (open.gte(limit)) return { price: open, atOpen: true };
-    if (dec(bar.high).gte(limit)) return { price: limit, atOpen: false };
-  }
+  if (order.side === 'buy' ? open.lte(limit) : open.gte(limit)) return { price: open, atOpen: true };
+  return undefined;
+}
+
+/** Fill at the limit inside the bar (low ≤ limit for buys, high ≥ limit for sells); not for market orders. */
+function intrabarFill(order: PaperOrder, bar: Bar): FillAt | undefined {
+  if (order.type !== 'limit' || order.limitPrice === null) return undefined;
+  const limit = dec(order.limitPrice);
+  if (order.side === 'buy' ? dec(bar.low).lte(limit) : dec(bar.high).gte(limit)) return { price: limit, atOpen: false };
   return undefined;
 }
 
 /**
- * Fills a stop if the bar reaches it. `from: 'open'` means the whole bar is available (gap at the
- * open fills at the open); `'intrabar'` means the stop went live after the open, so a breach
- * fills at the stop price.
+ * Fill of an order submitted while the session was open (its open had passed): limits at the
+ * limit when the bar reaches it, never at a better price; market orders at the close.
  */
-function tryStop(state: PaperState, order: PaperOrder, bar: Bar, session: Session, from: 'open' | 'intrabar'): void {
+function intradayFill(order: PaperOrder, bar: Bar): FillAt | undefined {
+  if (order.type === 'market') return { price: dec(bar.close), atOpen: false };
+  return intrabarFill(order, bar);
+}
+
+/**
+ * Fills a stop if the bar reaches it. `whole`: the whole bar is available (a gap at the open fills
+ * at the open, else a breach at the stop); `gap`: only the open is known (fills only when the open
+ * is through the stop); `intrabar`: the stop is checked against the rest of the bar after the open
+ * (a breach fills at the stop price, stamped at the close).
+ */
+function tryStop(state: PaperState, order: PaperOrder, bar: Bar, session: Session, check: 'whole' | 'gap' | 'intrabar'): void {
   if (order.stopPrice === null) return;
   const stop = dec(order.stopPrice);
   const open = dec(bar.open);
   let price: Dec | undefined;
   let atOpen = false;
-  if (order.side === 'sell') {
-    if (from === 'open' && open.lte(stop)) {
-      price = open;
-      atOpen = true;
-    } else if (dec(bar.low).lte(stop)) price = stop;
-  } else if (from === 'open' && open.gte(stop)) {
+  const gapped = order.side === 'sell' ? open.lte(stop) : open.gte(stop);
+  const breached = order.side === 'sell' ? dec(bar.low).lte(stop) : dec(bar.high).gte(stop);
+  if (check !== 'intrabar' && gapped) {
     price = open;
     atOpen = true;
-  } else if (dec(bar.high).gte(stop)) price = stop;
+  } else if (check !== 'gap' && breached) price = stop;
   if (price) applyFill(state, order, price, atOpen ? session.openUtc : session.closeUtc, session);
 }
 

@@ -2,10 +2,18 @@
  * Paper broker: implements the broker port with the simulated account in engine.ts, filling on
  * real daily bars from the market-data port.
  *
- * Time: every call first "catches the market up" to the clock — each session whose close is at
- * or before now and after the last processed one is played against its bars, in order. So the
- * account always reflects what a real broker would show at that moment. A new account starts at
- * the last session closed before its creation and never replays older history.
+ * Time: every call first "catches the market up" to the clock, from the last phase the account
+ * played (see engine.ts for the two phases of a session): each session whose close is at or
+ * before now is played through its close, in order; then, when a session is in progress (now at or
+ * after its open, before its close), its open phase. So the account always reflects what a real
+ * broker would show at that moment: during a session, the fills at its open and the marks at its
+ * open. A new account starts at the last session closed before its creation and never replays
+ * older history. Accounts saved before sessions had two phases are closed through their
+ * `processedThrough` (engine `lastPlayedPhase`).
+ *
+ * Submissions: an order submitted before a session's open (or at/after a close) is eligible from
+ * the next session to open, at its open; one submitted while a session is in progress is eligible
+ * on that session's bar but not at its open (engine rules for orders submitted during a session).
  *
  * State is loaded and saved through a PaperAccountStore on every call (file locally, DynamoDB in
  * AWS), with optimistic versioning, so separate processes or Lambdas see one account.
@@ -30,9 +38,12 @@ import {
   cancelOrder,
   executionsOf,
   fillAtLimitNow,
+  lastPlayedPhase,
   newPaperState,
   positionsOf,
   processSession,
+  processSessionOpen,
+  sessionInProgress,
   submitOrder,
   toBrokerOrder,
   type PaperState,
@@ -67,7 +78,7 @@ export class PaperBroker implements BrokerPort {
 
   constructor(private readonly options: PaperBrokerOptions) {}
 
-  /** Last session whose bar has been played, or null (no account or nothing processed yet). */
+  /** Last session whose bar has been played through its close, or null (no account or nothing processed yet). */
   async processedThrough(): Promise<string | null> {
     const loaded = await this.options.store.load();
     return loaded?.state.processedThrough ?? null;
@@ -116,9 +127,11 @@ export class PaperBroker implements BrokerPort {
     const symbols = await this.symbols();
     return this.write(async (state) => {
       const now = this.options.clock.now();
+      const eligibility = eligibilityAt(calendar, now);
       const { state: next, order } = submitOrder(state, request, {
         now: now.toISOString(),
-        eligibleFrom: firstSessionOpeningAtOrAfter(calendar, now)?.date,
+        eligibleFrom: eligibility?.session.date,
+        eligibleAtOpen: eligibility?.atOpen ?? true,
         marketOpen: calendar.covers(newYorkDate(now)) && calendar.sessionAt(now) !== undefined,
         // Listed and readable: a symbol whose bars cannot be loaded could never fill.
         knownSymbol: symbols.has(request.symbol) && (await this.hasBars(request.symbol)),
@@ -191,18 +204,31 @@ export class PaperBroker implements BrokerPort {
 
   private async catchUp(state: PaperState): Promise<PaperState> {
     const calendar = await this.calendar();
-    const lastClosed = lastClosedSessionAt(calendar, this.options.clock.now());
-    if (!lastClosed || (state.processedThrough !== null && lastClosed.date <= state.processedThrough)) return state;
-    const from = state.processedThrough === null ? calendar.first.date : calendar.nextSession(state.processedThrough)?.date;
-    if (!from || from > lastClosed.date) return state;
+    const now = this.options.clock.now();
     let next = state;
-    for (const session of calendar.sessionsBetween(from, lastClosed.date)) {
-      const symbols = new Set([...next.orders.filter((o) => isOpenStatus(o.status)).map((o) => o.symbol), ...Object.keys(next.positions)]);
-      const bars = new Map<string, Bar | undefined>();
-      for (const symbol of symbols) bars.set(symbol, await this.bar(symbol, session));
-      next = processSession(next, session, (symbol) => bars.get(symbol));
+    const lastClosed = lastClosedSessionAt(calendar, now);
+    if (lastClosed && (next.processedThrough === null || lastClosed.date > next.processedThrough)) {
+      // From the session in progress (open phase played), else the one after the last closed.
+      const from = sessionInProgress(next) ?? (next.processedThrough === null ? calendar.first.date : calendar.nextSession(next.processedThrough)?.date);
+      if (from && from <= lastClosed.date) {
+        for (const session of calendar.sessionsBetween(from, lastClosed.date)) {
+          next = processSession(next, session, await this.barsFor(next, session));
+        }
+      }
+    }
+    const open = sessionOpenAt(calendar, now);
+    if (open && (next.processedThrough === null || open.date > next.processedThrough) && sessionInProgress(next) !== open.date) {
+      next = processSessionOpen(next, open, await this.barsFor(next, open));
     }
     return next;
+  }
+
+  /** The bars of `session` for every symbol the account has an open order or a position in. */
+  private async barsFor(state: PaperState, session: Session): Promise<(symbol: string) => Bar | undefined> {
+    const symbols = new Set([...state.orders.filter((o) => isOpenStatus(o.status)).map((o) => o.symbol), ...Object.keys(state.positions)]);
+    const bars = new Map<string, Bar | undefined>();
+    for (const symbol of symbols) bars.set(symbol, await this.bar(symbol, session));
+    return (symbol) => bars.get(symbol);
   }
 
   private async hasBars(symbol: string): Promise<boolean> {
@@ -226,10 +252,20 @@ export class PaperBroker implements BrokerPort {
     return validated ? barOn(validated, session.date) : undefined;
   }
 
-  /** Latest close at or before the last processed session, USD (for market-order reservations). */
+  /**
+   * Latest known price, USD (for market-order reservations): the mark of a position, else the open
+   * of the session in progress, else the latest close at or before the last processed session.
+   */
   private async referencePrice(symbol: string, state: PaperState): Promise<string | undefined> {
     const held = state.positions[symbol]?.lastPrice;
     if (held) return held;
+    const played = lastPlayedPhase(state);
+    if (played?.phase === 'open') {
+      await this.load(symbol);
+      const validated = this.validated.get(symbol);
+      const bar = validated ? barOn(validated, played.session) : undefined;
+      if (bar) return String(bar.open);
+    }
     if (state.processedThrough === null) return undefined;
     await this.load(symbol);
     const validated = this.validated.get(symbol);
@@ -258,6 +294,25 @@ export function firstSessionOpeningAtOrAfter(calendar: TradingCalendar, now: Dat
   const today = calendar.isSession(date) ? calendar.session(date) : undefined;
   if (today && Date.parse(today.openUtc) >= now.getTime()) return today;
   return calendar.nextSession(date);
+}
+
+/**
+ * Where an order submitted at `now` is eligible: while a session is in progress (its open ≤ now <
+ * its close), that session's bar but not its open (`atOpen` false: the open has passed); else the
+ * first session opening at or after `now`, at its open. Undefined when no such session is known.
+ */
+export function eligibilityAt(calendar: TradingCalendar, now: Date): { session: Session; atOpen: boolean } | undefined {
+  const open = sessionOpenAt(calendar, now);
+  if (open) return { session: open, atOpen: false };
+  const next = firstSessionOpeningAtOrAfter(calendar, now);
+  return next ? { session: next, atOpen: true } : undefined;
+}
+
+/** The session in progress at `now` (its open ≤ now < its close), or undefined (also outside the calendar). */
+function sessionOpenAt(calendar: TradingCalendar, now: Date): Session | undefined {
+  if (!calendar.covers(newYorkDate(now))) return undefined;
+  const session = calendar.sessionAt(now);
+  return session && now.getTime() < Date.parse(session.closeUtc) ? session : undefined;
 }
 
 /**

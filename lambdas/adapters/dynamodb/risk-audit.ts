@@ -1,0 +1,106 @@
+/**
+ * The risk-audit trail in DynamoDB (table RiskAudit): one item per risk decision, written by the
+ * risk check before any order is placed, plus one item per run with the trading state, the limits in
+ * force and every account-level limit reading.
+ *
+ *   pk = STRATEGY#<strategyId>#<session date>
+ *   sk = RUN#<runId>#D#<nnn>   one decision (symbol, kind, allowed, rule, reason, qty)
+ *   sk = RUN#<runId>#STATE     trading state and cause, size multiplier, readings, limits, metrics
+ *
+ * Writes are idempotent: a retried risk check rewrites the same keys with the same content.
+ */
+import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EffectiveTradingState } from '../../core/kill-switch';
+import type { LimitReading, RiskDecision, RiskMetrics } from '../../core/risk/kernel';
+
+/** One decision as audited. */
+export interface AuditedDecision {
+  runId: string;
+  tradingDate: string;
+  /** ISO-8601 UTC of the decision. */
+  at: string;
+  seq: number;
+  symbol: string;
+  kind: RiskDecision['kind'];
+  action: RiskDecision['action'];
+  allowed: boolean;
+  rule: RiskDecision['rule'];
+  reason: string;
+  /** Shares, when allowed. */
+  qty: string | null;
+  adjustedQty: string | null;
+}
+
+/** The account-level record of one run. */
+export interface AuditedRunState {
+  runId: string;
+  tradingDate: string;
+  at: string;
+  tradingState: EffectiveTradingState;
+  sizeMultiplier: number;
+  readings: LimitReading[];
+  metrics: RiskMetrics;
+  /** The effective limits (the strategy config) in force for this run. */
+  limits: Record<string, unknown>;
+}
+
+export class DynamoRiskAudit {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly strategyId: string,
+  ) {}
+
+  private pk(date: string): string {
+    return `STRATEGY#${this.strategyId}#${date}`;
+  }
+
+  /** Writes a run's state record and every decision (25 items per BatchWriteItem, unprocessed retried). */
+  async record(state: AuditedRunState, decisions: readonly AuditedDecision[]): Promise<void> {
+    const items = [
+      { pk: this.pk(state.tradingDate), sk: `RUN#${state.runId}#STATE`, type: 'STATE', data: JSON.stringify(state) },
+      ...decisions.map((d) => ({
+        pk: this.pk(d.tradingDate),
+        sk: `RUN#${d.runId}#D#${String(d.seq).padStart(3, '0')}`,
+        type: 'DECISION',
+        ...d,
+      })),
+    ];
+    for (let i = 0; i < items.length; i += 25) {
+      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`RiskAudit: ${requests.length} items still unprocessed after retries`);
+        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (requests.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Every audited decision and run state of one session, in key order. */
+  async listSession(tradingDate: string): Promise<{ states: AuditedRunState[]; decisions: AuditedDecision[] }> {
+    const states: AuditedRunState[] = [];
+    const decisions: AuditedDecision[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': this.pk(tradingDate) },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (item.type === 'STATE') states.push(JSON.parse(String(item.data)) as AuditedRunState);
+        else {
+          const { pk: _pk, sk: _sk, type: _type, ...rest } = item;
+          decisions.push(rest as AuditedDecision);
+        }
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return { states, decisions };
+  }
+}
