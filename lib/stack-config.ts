@@ -17,7 +17,7 @@ export const CONTEXT_KEYS = {
   strategyConfig: 'strategyConfig',
   /** Hour (0-23, America/New_York) the daily run starts; default 9. */
   scheduleHour: 'scheduleHour',
-  /** Minute (0-59) the daily run starts; default 0. */
+  /** Minute (0-59) the daily run starts; default 45. */
   scheduleMinute: 'scheduleMinute',
   /** Broker the functions trade with: `paper` (default, the simulated account in DynamoDB) or `alpaca`. */
   broker: 'broker',
@@ -52,10 +52,16 @@ export interface PipelineConfig {
   readonly alpacaLive: boolean;
 }
 
-/** Default start of the daily run: 09:00 New York time, before the 09:30 open. */
+/**
+ * Default start of the daily run: 09:45 New York time, inside the trade window 09:35–15:55
+ * (open + 5 min .. close − 5 min) in which the risk rules allow entries: ten minutes after the
+ * window opens (fifteen after the 09:30 open), so the pipeline decides and submits during the
+ * session, with the open already known. (Before that window existed the run started at 09:00,
+ * before the open.)
+ */
 export const DEFAULT_SCHEDULE_HOUR = 9;
-/** Default minute of the daily run. */
-export const DEFAULT_SCHEDULE_MINUTE = 0;
+/** Default minute of the daily run (09:45, see DEFAULT_SCHEDULE_HOUR). */
+export const DEFAULT_SCHEDULE_MINUTE = 45;
 
 /** Raised when a context value is malformed; the message names the key and the expected shape. */
 export class ConfigError extends Error {

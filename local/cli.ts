@@ -45,7 +45,9 @@ const USAGE = `usage: npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to Y
                  APCA_API_SECRET_KEY, sessions from Alpaca's calendar, real time (the run waits
                  until 15 minutes after the close before cancel-verify)
   --fault-profile none|flaky|hostile   seeded faults injected into the paper broker (default none)
-  --seed N       seed of the fault injector (default 1); the same seed reproduces the same run`;
+  --seed N       seed of the fault injector (default 1); the same seed reproduces the same run
+  --action       trade (default) or flatten: cancel every open order (cancel-and-verify), close
+                 every position with market orders, and lock the day — the kill switch's flatten`;
 
 /** A problem with the arguments or the data: exit code 2. */
 class UsageError extends Error {}
@@ -75,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
         broker: { type: 'string' },
         'fault-profile': { type: 'string' },
         seed: { type: 'string' },
+        action: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -113,6 +116,9 @@ async function main(argv: string[]): Promise<number> {
   if (single && (from || to)) throw new UsageError('use either --date or --from/--to, not both');
   if ((from && !to) || (to && !from)) throw new UsageError('--from and --to go together');
   if (from && to && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+
+  const action = args.action ?? 'trade';
+  if (action !== 'trade' && action !== 'flatten') throw new UsageError(`--action must be trade or flatten, got "${action}"`);
 
   const killSwitch = args['kill-switch'];
   if (killSwitch !== undefined && !(KILL_SWITCH_STATES as readonly string[]).includes(killSwitch)) {
@@ -206,7 +212,22 @@ async function main(argv: string[]): Promise<number> {
       sessions = calendar.sessionsBetween(from, to).map((s) => s.date).filter((d) => d <= lastDataDate);
       if (sessions.length === 0) throw new UsageError(`no NYSE session with market data between ${from} and ${to} (data ends ${lastDataDate})`);
     } else {
-      const target = single ?? lastDataDate;
+      let target = single ?? lastDataDate;
+      if (!single && config.regimeFilter) {
+        // The regime filter needs the benchmark's bar of the session before: by default trade the
+        // latest session the data can decide on, not one the filter would refuse as stale.
+        let benchmarkLast = '';
+        try {
+          benchmarkLast = validateBarRows(await marketData.loadDailyRows(config.benchmark)).bars.at(-1)?.date ?? '';
+        } catch {
+          // no benchmark file: the regime filter refuses every entry with its reason
+        }
+        const after = benchmarkLast ? calendar.nextSession(benchmarkLast) : undefined;
+        if (after && after.date < target) {
+          console.log(`note: the benchmark ${config.benchmark} ends ${benchmarkLast}; the regime filter needs it, so the default session is ${after.date} (the latest it can decide; pass --date to choose another)`);
+          target = after.date;
+        }
+      }
       inCalendar(target, 'date');
       if (!calendar.isSession(target)) {
         const next = calendar.nextSession(target);
@@ -224,6 +245,7 @@ async function main(argv: string[]): Promise<number> {
     result = await runLocal({
       sessions,
       ...(symbols ? { symbols } : {}),
+      action,
       dataDir,
       stateDir,
       calendarFile: CALENDAR_FILE,

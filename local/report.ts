@@ -17,6 +17,8 @@ import { readKillSwitch } from '../lambdas/handlers/shared/kill-switch';
 import { ARTIFACTS } from '../lambdas/handlers/shared/pipeline-state';
 import { DEFAULT_SLOT } from '../lambdas/handlers/fetch';
 import type { Alert, BrokerOrder } from '../lambdas/ports';
+import type { DayLock, LimitReading, RiskMetrics } from '../lambdas/core/risk/kernel';
+import type { OrdersArtifact } from '../lambdas/handlers/orders';
 import type { Deps } from '../lambdas/wiring/deps';
 
 export interface SessionReport {
@@ -36,11 +38,32 @@ export interface SessionReport {
   universe: string[];
   benchmark: string;
   quarantined: Array<{ symbol: string; reason: string }>;
+  /** The effective limits in force for this session's decisions (the strategy config). */
+  limits: Record<string, unknown>;
+  /** The risk kernel's account-level view: size multiplier, every limit reading, measurements. */
+  risk: {
+    sizeMultiplier: number;
+    /** Every account-level limit as evaluated (status ok | reduce | block | halt | n/a). */
+    readings: LimitReading[];
+    /** The readings that fired (reduce, block or halt), with their reasons. */
+    firings: LimitReading[];
+    metrics: RiskMetrics | null;
+    /** Today's day lock (entries locked for the rest of the session), if any. */
+    dayLock: DayLock | null;
+    /** The flatten this session ran, if any: its cause and its cancels and closing orders. */
+    flatten: { cause: string; cancels: number; exits: Array<{ symbol: string; outcome: string }> } | null;
+    /** Decisions written to the risk-audit table for this session (all runs). */
+    audited: number;
+  } | null;
   decisions: Array<{
     symbol: string;
+    kind: string;
     action: string;
     allowed: boolean;
+    /** Stable rule code, e.g. MAX_POSITION_PCT. */
+    rule: string;
     reason: string;
+    adjustedQty: string | null;
     qty: number | null;
     limitPrice: number | null;
     stopLossPrice: number | null;
@@ -58,6 +81,8 @@ export interface SessionReport {
     stopLossPrice: number | null;
     status: string;
     submittedThisRun: boolean;
+    /** entry, flatten, … (exits sent by a flatten appear here too). */
+    purpose: string;
   }>;
   fills: Array<{ clientOrderId: string; symbol: string; side: string; qty: number; price: number; purpose: string }>;
   positions: Array<{ symbol: string; qty: number; avgEntryPrice: number; lastPrice: number; stopLossPrice: number | null }>;
@@ -100,6 +125,10 @@ export interface RangeSummary {
   fills: number;
   haltedSessions: number;
   alerts: Record<string, number>;
+  /** How often each account-level risk rule fired (reduce, block or halt) over the range. */
+  riskFirings: Record<string, number>;
+  /** How often each decision rule decided (refusals and OK) over the range. */
+  decisionRules: Record<string, number>;
 }
 
 export interface RangeReport {
@@ -137,7 +166,17 @@ export async function buildSessionReport(
   const positions = await deps.broker.listPositions();
   const openOrders = await deps.broker.listOrders({ status: 'open' });
   const killSwitch = await readKillSwitch(deps.killSwitch);
-  const state = effectiveTradingState(killSwitch, await deps.tradingState.getLatch());
+  const dayLock = (await deps.tradingState.getDayLock(tradingDate)) ?? null;
+  const endOfDay = await optional<DecisionsArtifact>(ARTIFACTS.endOfDayDecisions);
+  const flattenDecided = decided?.flatten ? decided : endOfDay?.flatten ? endOfDay : undefined;
+  const placed = await optional<OrdersArtifact>(flattenDecided === endOfDay ? ARTIFACTS.endOfDayOrders : ARTIFACTS.orders);
+  const audit = await deps.riskAudit.listSession(tradingDate);
+  // The most restrictive of: the state after the run (kill switch + latch), today's day lock, and
+  // the state the risk kernel decided in (e.g. DAILY_LOSS_LIMIT, MAX_DRAWDOWN).
+  const rank = { ACTIVE: 0, REDUCING: 1, HALTED: 2 } as const;
+  let state = effectiveTradingState(killSwitch, await deps.tradingState.getLatch());
+  if (dayLock && rank[state.state] < rank.HALTED) state = { state: 'HALTED', cause: dayLock.cause };
+  if (decided && rank[decided.tradingState.state] > rank[state.state]) state = decided.tradingState;
 
   const stops = workingStops(openOrders);
 
@@ -153,17 +192,38 @@ export async function buildSessionReport(
     universe: universe.universe,
     benchmark: universe.benchmark,
     quarantined: universe.quarantined,
-    decisions: (decided?.decisions ?? []).map((d) => ({
+    limits: decided?.limits ?? { ...deps.config },
+    risk: decided
+      ? {
+          sizeMultiplier: decided.sizeMultiplier ?? 1,
+          readings: decided.readings ?? [],
+          firings: (decided.readings ?? []).filter((r) => r.status === 'reduce' || r.status === 'block' || r.status === 'halt'),
+          metrics: decided.metrics ?? null,
+          dayLock,
+          flatten: flattenDecided?.flatten
+            ? {
+                cause: flattenDecided.flatten.cause,
+                cancels: placed?.flatten?.cancels.length ?? 0,
+                exits: (placed?.flatten?.exits ?? []).map((p) => ({ symbol: p.symbol, outcome: p.outcome })),
+              }
+            : null,
+          audited: audit.decisions.length,
+        }
+      : null,
+    decisions: [...(decided?.decisions ?? []), ...(endOfDay?.decisions ?? [])].map((d) => ({
       symbol: d.symbol,
+      kind: d.kind ?? 'entry',
       action: d.action,
       allowed: d.allowed,
+      rule: d.rule,
       reason: d.reason,
-      qty: d.allowed && d.plan ? d.plan.qty : null,
+      adjustedQty: d.adjustedQty ?? null,
+      qty: d.allowed ? (d.plan ? d.plan.qty : d.qty !== null ? toReportNumber(d.qty, 6) : null) : null,
       limitPrice: d.allowed && d.plan ? price(d.plan.limitPrice) : null,
       stopLossPrice: d.allowed && d.plan ? price(d.plan.stopLossPrice) : null,
     })),
     orders: ledgerOrders
-      .filter((o) => o.tradingDate === tradingDate && o.purpose === 'entry')
+      .filter((o) => o.tradingDate === tradingDate && o.parentClientOrderId === null)
       .map((o) => ({
         clientOrderId: o.clientOrderId,
         brokerOrderId: o.brokerOrderId,
@@ -177,6 +237,7 @@ export async function buildSessionReport(
         stopLossPrice: price(o.stopLossPrice),
         status: o.status,
         submittedThisRun: o.submittedByRunId === run.runId,
+        purpose: o.purpose,
       })),
     fills: fills.map((f) => ({
       clientOrderId: f.clientOrderId,
@@ -246,7 +307,15 @@ export function buildRangeSummary(days: readonly SessionReport[], initialCash: s
     fills: days.reduce((n, d) => n + d.fills.length, 0),
     haltedSessions: days.filter((d) => d.tradingState === 'HALTED').length,
     alerts,
+    riskFirings: count(days.flatMap((d) => d.risk?.firings.map((f) => f.rule) ?? [])),
+    decisionRules: count(days.flatMap((d) => d.decisions.map((x) => x.rule))),
   };
+}
+
+function count(keys: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = (out[k] ?? 0) + 1;
+  return out;
 }
 
 /** Human-readable summary of one session for the console. */
@@ -267,8 +336,13 @@ export function formatSessionReport(r: SessionReport): string {
         `; ${sr.fillsRecorded} fills picked up; ${sr.cancels.length} stale entries cancelled`,
     );
   }
+  if (r.risk) {
+    lines.push(`Risk: size x ${r.risk.sizeMultiplier}; ${r.risk.firings.length} limit(s) fired; ${r.risk.audited} decisions audited${r.risk.dayLock ? `; day locked (${r.risk.dayLock.cause})` : ''}`);
+    for (const f of r.risk.firings) lines.push(`   ${f.status.toUpperCase().padEnd(6)} ${f.detail}`);
+    if (r.risk.flatten) lines.push(`   FLATTEN ${r.risk.flatten.cause}: ${r.risk.flatten.cancels} cancels; ${r.risk.flatten.exits.map((e) => `${e.symbol} ${e.outcome}`).join(', ') || 'no positions'}`);
+  }
   const allowed = r.decisions.filter((d) => d.allowed).length;
-  lines.push(`Decisions: ${r.decisions.length} candidates, ${allowed} allowed`);
+  lines.push(`Decisions: ${r.decisions.length} intents, ${allowed} allowed`);
   for (const d of r.decisions) lines.push(`   ${d.allowed ? 'ALLOW ' : 'REFUSE'} ${d.symbol.padEnd(6)} ${d.reason}`);
   const submitted = r.orders.filter((o) => o.submittedThisRun).length;
   lines.push(`Orders for ${r.tradingDate}: ${r.orders.length} (${submitted} submitted by this run)`);
@@ -313,5 +387,6 @@ export function formatRangeSummary(s: RangeSummary): string {
     `   equity ${formatUsd(s.startingEquity)} -> ${formatUsd(s.endingEquity)} USD (${formatPct(s.totalReturn)})`,
     `   orders submitted ${s.ordersSubmitted}, fills ${s.fills}, halted sessions ${s.haltedSessions}`,
     `   alerts ${Object.entries(s.alerts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `   risk limits fired ${Object.entries(s.riskFirings).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
   ].join('\n');
 }

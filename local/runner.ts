@@ -4,8 +4,8 @@
  *
  * Two brokers:
  * - `paper` (default): over real history. The paper broker fills on the bundled bars, time is a
- *   SimClock (decisions at 09:00 New York, the Wait jumps to 15 minutes after the close), and a
- *   range of sessions can be replayed on one account.
+ *   SimClock (decisions at 09:45 New York, DECISION_TIME_NY, during the session; the Wait jumps
+ *   to 15 minutes after the close), and a range of sessions can be replayed on one account.
  * - `alpaca`: Alpaca's Trading API v2 (paper endpoint unless ALPACA_LIVE=true), keys from
  *   APCA_API_KEY_ID / APCA_API_SECRET_KEY, sessions from Alpaca's calendar, and real time: the
  *   broker defines the present, so one session (today's or a later one) per run, and the Wait
@@ -60,6 +60,14 @@ import { executeLocally, loadAsl, type LocalClock, type LocalTask } from './asl'
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo } from './dynalite';
 import { buildRangeSummary, buildSessionReport, type RangeReport, type SessionReport } from './report';
 
+/**
+ * When a paper run's execution starts (New York wall clock): 09:45, inside the 09:35–15:55 trade
+ * window where entries are allowed (ten minutes after it opens, fifteen after the 09:30 open). The paper broker has then played
+ * the session's open (fills and marks at the open); orders submitted now trade on the rest of the
+ * day's bar. Matches the default schedule of the deployed stack (lib/stack-config.ts).
+ */
+export const DECISION_TIME_NY = { hour: 9, minute: 45 } as const;
+
 /** Brokers a local run can trade with. */
 export const LOCAL_BROKERS = ['paper', 'alpaca'] as const;
 /** `paper`: the local paper broker over history; `alpaca`: Alpaca's Trading API in real time. */
@@ -91,6 +99,11 @@ export interface LocalRunOptions {
   sessions: string[];
   /** Universe override. */
   symbols?: string[];
+  /**
+   * What each execution does: `trade` (default) or `flatten` (cancel every open order through
+   * cancel-and-verify, close every position, lock the day) — the kill switch's flatten action.
+   */
+  action?: 'trade' | 'flatten';
   dataDir: string;
   stateDir: string;
   /** Session calendar CSV of paper runs (alpaca runs read Alpaca's calendar). */
@@ -328,7 +341,11 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
           return { MessageId: `local-${randomUUID()}` };
         },
       };
-      const input = { tradingDate: date, ...(options.symbols ? { symbols: options.symbols } : {}) };
+      const input = {
+        tradingDate: date,
+        ...(options.symbols ? { symbols: options.symbols } : {}),
+        ...(options.action && options.action !== 'trade' ? { action: options.action } : {}),
+      };
       // A failed execution is reported (after its CRITICAL alert) and the next session still runs,
       // as the next scheduled execution would in AWS.
       let executionError: string | null = null;
@@ -379,7 +396,7 @@ async function preparePaper(options: LocalRunOptions, marketData: MarketDataPort
       `the paper account in ${stateDir} has already traded through ${processed}; cannot run ${first} before it (use a new --state-dir to replay earlier dates)`,
     );
   }
-  clock.advanceTo(newYorkTime(first, 9, 0));
+  clock.advanceTo(newYorkTime(first, DECISION_TIME_NY.hour, DECISION_TIME_NY.minute));
 
   const calendarPort = new CsvCalendar({ file: options.calendarFile });
   const paper = new PaperBroker({ store: paperStore, marketData, calendar: calendarPort, clock, initialCash: options.initialCash });
@@ -400,7 +417,7 @@ async function preparePaper(options: LocalRunOptions, marketData: MarketDataPort
     sleep: noWait,
     faults,
     initialKillSwitch: 'ARMED', // paper money: armed by default locally
-    startSession: async (date) => clock.advanceTo(newYorkTime(date, 9, 0)),
+    startSession: async (date) => clock.advanceTo(newYorkTime(date, DECISION_TIME_NY.hour, DECISION_TIME_NY.minute)),
     executionEnded: () => writeSimTime(clockFile, clock.now()),
     // The session is over for this account: make sure the broker has played its bar.
     endSession: async (session) => clock.advanceTo(new Date(Date.parse(session.closeUtc) + fetch.VERIFY_DELAY_MINUTES * 60_000)),

@@ -83,6 +83,9 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
     closeUtc: session.closeUtc,
     verifyAfterUtc: verifyAfter.toISOString(),
     ...(previous ? { previousSession: previous.date } : {}),
+    ...(config.endOfDayFlatten && action === 'trade'
+      ? { endOfDayUtc: new Date(Date.parse(session.closeUtc) - config.endOfDayMinutesBeforeClose * 60_000).toISOString() }
+      : {}),
   };
 
   // The run lock first: a duplicated delivery or a concurrent execution does nothing else.
@@ -106,7 +109,7 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
   const toLoad = available.includes(config.benchmark) ? [...universe, config.benchmark] : universe;
 
   const quarantined: Quarantine[] = [];
-  const bars: Array<{ name: string; data: BarsArtifact }> = [];
+  const bars: Array<{ name: string; data: unknown }> = [];
   for (const symbol of toLoad) {
     let rows;
     try {
@@ -116,7 +119,18 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
       quarantined.push({ symbol, reason: `NO_DATA: ${error.message}` });
       continue;
     }
-    const window = selectDecisionWindow(validateBarRows(rows), {
+    const validated = validateBarRows(rows);
+    if (symbol === config.benchmark) {
+      // The regime filter needs only closes: it reads the benchmark's defect-free bars before the
+      // session even when a defect elsewhere in a row (e.g. an open outside [low, high]) quarantines
+      // the benchmark's bars. Rows with any defect are left out; staleness is judged by the kernel.
+      const before = validated.bars.filter((b) => b.date < tradingDate).slice(-config.lookbackBars);
+      bars.push({
+        name: ARTIFACTS.benchmarkCloses,
+        data: { symbol, date: before.map((b) => b.date), close: before.map((b) => b.close) } satisfies BenchmarkClosesArtifact,
+      });
+    }
+    const window = selectDecisionWindow(validated, {
       asOf: tradingDate,
       lookbackBars: config.lookbackBars,
       minBars: config.minBars,
@@ -133,7 +147,7 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
   const artifact: UniverseArtifact = {
     universe,
     benchmark: config.benchmark,
-    usable: bars.map((b) => b.data.symbol),
+    usable: bars.filter((b) => b.name !== ARTIFACTS.benchmarkCloses).map((b) => (b.data as BarsArtifact).symbol),
     quarantined,
   };
   await deps.artifacts.putMany(input.runId, [{ name: ARTIFACTS.universe, data: artifact }, ...bars], now);
@@ -156,8 +170,15 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
     ...base,
     session: sessionInfo,
     runLock,
-    fetch: { universe: universe.length, usable: bars.length, quarantined: quarantined.length },
+    fetch: { universe: universe.length, usable: artifact.usable.length, quarantined: quarantined.length },
   };
+}
+
+/** Artifact BENCHMARK_CLOSES: the benchmark's defect-free closes dated before the session, USD. */
+export interface BenchmarkClosesArtifact {
+  symbol: string;
+  date: string[];
+  close: number[];
 }
 
 function toColumns(symbol: string, bars: readonly Bar[]): BarsArtifact {

@@ -80,7 +80,8 @@ export interface OrdersArtifact {
  * @throws Error on ledger or lookup failures (the state machine alerts and still runs cancel-verify).
  */
 export async function ordersStep(state: PipelineState, deps: Deps): Promise<Record<PlacementOutcome, number>> {
-  const decided = await deps.artifacts.get<DecisionsArtifact>(state.runId, ARTIFACTS.decisions);
+  const endOfDay = state.action === 'end_of_day';
+  const decided = await deps.artifacts.get<DecisionsArtifact>(state.runId, endOfDay ? ARTIFACTS.endOfDayDecisions : ARTIFACTS.decisions);
   const allowed = decided.decisions.filter((d) => d.allowed && d.kind !== 'exit' && d.plan && d.plan.qty >= 1);
   const counts: Record<PlacementOutcome, number> = { submitted: 0, already_placed: 0, adopted: 0, rejected: 0, unconfirmed: 0, expired: 0, blocked: 0, halted: 0 };
   const placements: Placement[] = [];
@@ -157,7 +158,7 @@ export async function ordersStep(state: PipelineState, deps: Deps): Promise<Reco
     });
   }
 
-  await deps.artifacts.put(state.runId, ARTIFACTS.orders, { placements, ...(flatten ? { flatten } : {}) } satisfies OrdersArtifact, deps.clock.now());
+  await deps.artifacts.put(state.runId, endOfDay ? ARTIFACTS.endOfDayOrders : ARTIFACTS.orders, { placements, ...(flatten ? { flatten } : {}) } satisfies OrdersArtifact, deps.clock.now());
   return counts;
 }
 

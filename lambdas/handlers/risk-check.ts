@@ -30,7 +30,7 @@ import {
 } from '../core/risk/kernel';
 import { closedTrades } from '../core/trades';
 import { BrokerTransportError, type BrokerPort } from '../ports';
-import type { BarsArtifact } from './fetch';
+import type { BenchmarkClosesArtifact } from './fetch';
 import type { FeaturesArtifact } from './features';
 import { readKillSwitch } from './shared/kill-switch';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
@@ -173,7 +173,7 @@ async function decideRun(state: PipelineState, deps: Deps): Promise<RiskSummary>
   const { features } = await deps.artifacts.get<FeaturesArtifact>(state.runId, ARTIFACTS.features);
   const market: Record<string, MarketInfo> = {};
   for (const f of features) market[f.symbol] = { lastClose: f.close, lastBarDate: f.asOf, atr14: f.atr14, adv20: f.adv20 ?? null };
-  const benchmarkBars = (await deps.artifacts.getMany<BarsArtifact>(state.runId, [ARTIFACTS.bars(config.benchmark)])).get(ARTIFACTS.bars(config.benchmark));
+  const benchmarkBars = (await deps.artifacts.getMany<BenchmarkClosesArtifact>(state.runId, [ARTIFACTS.benchmarkCloses])).get(ARTIFACTS.benchmarkCloses);
   const benchmark = benchmarkBars && benchmarkBars.close.length > 0
     ? { symbol: config.benchmark, closes: benchmarkBars.close, lastBarDate: benchmarkBars.date[benchmarkBars.date.length - 1]! }
     : null;
@@ -292,7 +292,7 @@ async function decideRun(state: PipelineState, deps: Deps): Promise<RiskSummary>
     dayLock: lockAfter,
     ...(brokerSuspend ? { brokerSuspend } : {}),
   };
-  await deps.artifacts.put(state.runId, ARTIFACTS.decisions, artifact, deps.clock.now());
+  await deps.artifacts.put(state.runId, action === 'end_of_day' ? ARTIFACTS.endOfDayDecisions : ARTIFACTS.decisions, artifact, deps.clock.now());
   return {
     killSwitch: killSwitch.state,
     tradingState: result.tradingState.state,

@@ -109,12 +109,12 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
   });
 
   describe('schedule', () => {
-    it('starts the state machine Mon-Fri at 09:00 New York time, no flexible window, bounded retries, DLQ', () => {
+    it('starts the state machine Mon-Fri at 09:45 New York time (inside the 09:35-15:55 trade window), no flexible window, bounded retries, DLQ', () => {
       const dlqId = logicalId(base.stack, base.stack.scheduleDlq);
       const smId = logicalId(base.stack, base.stack.stateMachine);
       base.template.resourceCountIs('AWS::Scheduler::Schedule', 1);
       base.template.hasResourceProperties('AWS::Scheduler::Schedule', {
-        ScheduleExpression: 'cron(0 9 ? * MON-FRI *)',
+        ScheduleExpression: 'cron(45 9 ? * MON-FRI *)',
         ScheduleExpressionTimezone: 'America/New_York',
         FlexibleTimeWindow: { Mode: 'OFF' },
         State: 'ENABLED',
@@ -543,13 +543,13 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
   describe('context validation', () => {
     const config = (context: Record<string, unknown>) => readPipelineConfig(new App({ context }).node);
 
-    it('defaults to 09:00 and no optional settings', () => {
+    it('defaults to 09:45 and no optional settings', () => {
       expect(config({})).toEqual({
         alertEmail: undefined,
         alertPhone: undefined,
         strategyConfig: undefined,
         scheduleHour: 9,
-        scheduleMinute: 0,
+        scheduleMinute: 45,
         broker: 'paper',
         alpacaBaseUrl: undefined,
         alpacaLive: false,

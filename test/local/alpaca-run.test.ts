@@ -25,7 +25,7 @@ import { positionsFromFills, reconcilePositions } from '../../lambdas/core/ledge
 import { executeLocally } from '../../local/asl';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo } from '../../local/dynalite';
 import type { RangeReport } from '../../local/report';
-import { alpacaSettingsFromEnv, LocalRunError, runLocal, WallClock, type LocalRunOptions } from '../../local/runner';
+import { alpacaSettingsFromEnv, DECISION_TIME_NY, LocalRunError, runLocal, WallClock, type LocalRunOptions } from '../../local/runner';
 import { startFakeAlpacaServer, type FakeAlpacaServer } from '../support/fake-alpaca-server';
 
 // The handlers create their logger at import time: keep their INFO lines out of the test output.
@@ -89,8 +89,9 @@ describe('runLocal with broker alpaca, over HTTP to the fake Alpaca server backe
     const work = tempDir('alpaca-run');
     stateDir = join(work, 'state');
     const sessions = await new CsvCalendar({ file: CALENDAR_FILE }).loadSessions();
-    // One clock for the runner (Wait state, handlers) and the broker behind the fake server.
-    clock = new SimClock(newYorkTime(DATE, 9, 0));
+    // One clock for the runner (Wait state, handlers) and the broker behind the fake server, started
+    // at the decision time (09:45 New York, inside the trade window).
+    clock = new SimClock(newYorkTime(DATE, DECISION_TIME_NY.hour, DECISION_TIME_NY.minute));
     paper = new PaperBroker({
       store: new FilePaperAccountStore(join(work, 'backing-paper-account.json')),
       marketData: new CsvMarketData({ dataDir: DATA_DIR }),
@@ -113,7 +114,8 @@ describe('runLocal with broker alpaca, over HTTP to the fake Alpaca server backe
   it('reads the sessions from Alpaca (GET /v2/calendar) and runs every step, the Wait jumping the shared clock to 15 minutes after the close', () => {
     expect(fake.requests.some((r) => r.route === 'GET /v2/calendar')).toBe(true);
     expect(lines.some((l) => l.startsWith('Broker: Alpaca local at http://127.0.0.1:'))).toBe(true);
-    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^ {2}step orders +2018-02-07T14:00:00\.000Z/)]));
+    // Orders go out at the decision time, 09:45 New York (14:45Z in February; 09:00 = 14:00Z before the trade window).
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^ {2}step orders +2018-02-07T14:45:00\.000Z/)]));
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^ {2}step cancel-verify +2018-02-07T21:15:00\.000Z/)]));
     expect(clock.now().toISOString()).toBe('2018-02-07T21:15:00.000Z');
     expect(existsSync(join(stateDir, 'sim-clock.json'))).toBe(false);

@@ -32,7 +32,7 @@ import type { Deps } from '../../lambdas/wiring/deps';
 import { executeLocally, loadAsl, type LocalTask } from '../../local/asl';
 import { MemoryAlerts, MemoryKillSwitch, MemoryPaperAccountStore } from '../../local/chaos/harness';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo, type LocalDynamo } from '../../local/dynalite';
-import { invoke } from '../../local/runner';
+import { DECISION_TIME_NY, invoke } from '../../local/runner';
 
 const ROOT = resolve(__dirname, '../..');
 const DATE = '2018-02-07';
@@ -51,7 +51,7 @@ describe(`${N} concurrent executions of one schedule slot`, { timeout: 120_000 }
     const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const tables = localTableNames();
     const config = parseStrategyConfig({});
-    const clock = new SimClock(newYorkTime(DATE, 9, 0));
+    const clock = new SimClock(newYorkTime(DATE, DECISION_TIME_NY.hour, DECISION_TIME_NY.minute)); // the scheduled slot: 09:45 New York
     const marketData = new CsvMarketData({ dataDir: join(ROOT, 'data/daily') });
     const calendar = new CsvCalendar({ file: join(ROOT, 'data/calendars/xnys-sessions-1990-2023.csv') });
     const paper = new PaperBroker({ store: new MemoryPaperAccountStore(), marketData, calendar, clock, initialCash: '100000' });

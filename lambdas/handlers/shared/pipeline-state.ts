@@ -50,6 +50,11 @@ export const SessionInfoSchema = z.object({
   verifyAfterUtc: z.string().optional(),
   /** The session before `date`; decisions use bars up to and including it. */
   previousSession: isoDate.optional(),
+  /**
+   * When the end-of-day flatten runs (close − endOfDayMinutesBeforeClose: 15:45 New York, 12:45 on
+   * an early close). Present only when the strategy's endOfDayFlatten is on, for a trade execution.
+   */
+  endOfDayUtc: z.string().optional(),
 });
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
 
@@ -79,9 +84,14 @@ export type PipelineState = z.infer<typeof PipelineStateSchema>;
 export const ARTIFACTS = {
   universe: 'UNIVERSE',
   bars: (symbol: string) => `BARS#${symbol}`,
+  /** The benchmark's defect-free closes before the session, for the regime filter (see fetch). */
+  benchmarkCloses: 'BENCHMARK_CLOSES',
   features: 'FEATURES',
   scores: 'SCORES',
   decisions: 'DECISIONS',
   orders: 'ORDERS',
+  /** The end-of-day flatten's decisions and orders, next to the morning's (same execution). */
+  endOfDayDecisions: 'DECISIONS#END_OF_DAY',
+  endOfDayOrders: 'ORDERS#END_OF_DAY',
   verification: 'VERIFICATION',
 } as const;

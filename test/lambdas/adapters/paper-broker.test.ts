@@ -1,6 +1,10 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { PaperState } from '../../../lambdas/adapters/broker/paper/engine';
-import { firstSessionOpeningAtOrAfter, PaperBroker, type PaperAccountStore } from '../../../lambdas/adapters/broker/paper/paper-broker';
+import { newPaperState, submitOrder, type PaperState } from '../../../lambdas/adapters/broker/paper/engine';
+import { eligibilityAt, firstSessionOpeningAtOrAfter, PaperBroker, type PaperAccountStore } from '../../../lambdas/adapters/broker/paper/paper-broker';
+import { FilePaperAccountStore } from '../../../lambdas/adapters/broker/paper/stores';
 import { SimClock } from '../../../lambdas/adapters/clock';
 import type { RawBarRow } from '../../../lambdas/core/bars';
 import { TradingCalendar, type Session } from '../../../lambdas/core/calendar';
@@ -458,5 +462,167 @@ describe('PaperBroker: fillOpenOrderAtLimit (fault-injection hook)', () => {
     expect(await broker.fillOpenOrderAtLimit('ord-99999999')).toBeUndefined();
     expect(store.saves).toBe(saves);
     expect(await broker.listExecutions({})).toHaveLength(1);
+  });
+});
+
+describe('eligibilityAt', () => {
+  const calendar = new TradingCalendar(SESSIONS);
+  it.each([
+    ['before the open: that session, at its open', '2018-02-06T14:29:59.999Z', '2018-02-06', true],
+    ['exactly at the open: that session, its open already played', '2018-02-06T14:30:00.000Z', '2018-02-06', false],
+    ['09:45 New York: that session, not at its open', '2018-02-06T14:45:00.000Z', '2018-02-06', false],
+    ['1 ms before the close', '2018-02-06T20:59:59.999Z', '2018-02-06', false],
+    ['exactly at the close: the next session, at its open', '2018-02-06T21:00:00.000Z', '2018-02-07', true],
+    ['on Saturday: Monday, at its open', '2018-02-10T15:00:00.000Z', '2018-02-12', true],
+    ['during the last session of the calendar', '2018-02-16T15:00:00.000Z', '2018-02-16', false],
+  ])('%s', (_name, now, date, atOpen) => {
+    expect(eligibilityAt(calendar, at(now))).toEqual({ session: session(date), atOpen });
+  });
+
+  it('knows none once the last session has closed, nor beyond the calendar', () => {
+    expect(eligibilityAt(calendar, at('2018-02-16T21:00:00.000Z'))).toBeUndefined();
+    expect(eligibilityAt(calendar, at('2018-02-17T15:00:00.000Z'))).toBeUndefined();
+  });
+});
+
+describe('PaperBroker: a session in two phases', () => {
+  /** 09:45 New York (EST) on `date`: the decision time. */
+  const nineFortyFive = (date: string) => at(`${date}T14:45:00.000Z`);
+
+  it('shows the fills and marks of the open at 09:45: a stop the open gaps through is already filled', async () => {
+    const { broker, clock, store } = setup({
+      start: '2018-02-05T14:00:00.000Z',
+      data: defaultData({ '2018-02-05': [99, 101, 97, 100], '2018-02-06': [93, 94, 90, 92] }, { '2018-02-06': [55, 56, 48, 49] }),
+    });
+    const aaa = await broker.submitOrder(entry());
+    await broker.submitOrder(entry({ clientOrderId: 'bbb', symbol: 'BBB', limitPrice: '50', stopLoss: { stopPrice: '45' } }));
+    clock.advanceTo(at('2018-02-05T21:00:00.000Z')); // Monday: 10 AAA at 99, 10 BBB at 50
+    expect((await broker.getAccount()).cash).toBe('98510');
+
+    clock.advanceTo(nineFortyFive('2018-02-06'));
+    const leg = (await broker.getOrder(aaa.id)).legs[0]!;
+    expect(leg).toMatchObject({ status: 'filled', filledAvgPrice: '93', filledAt: '2018-02-06T14:30:00Z' });
+    expect(await broker.listPositions()).toEqual([{ symbol: 'BBB', qty: '10', avgEntryPrice: '50', currentPrice: '55', marketValue: '550' }]);
+    expect(await broker.getAccount()).toEqual({ cash: '99440', equity: '99990', buyingPower: '99440', tradingBlocked: false });
+    expect(await broker.listExecutions({ after: '2018-02-06T00:00:00.000Z' })).toMatchObject([{ orderId: leg.id, price: '93', transactionTime: '2018-02-06T14:30:00Z' }]);
+    expect(await broker.processedThrough()).toBe('2018-02-05');
+    expect(store.saved!.state.lastPlayed).toEqual({ session: '2018-02-06', phase: 'open' });
+    const saves = store.saves;
+    await broker.getAccount(); // nothing new to play: nothing written
+    expect(store.saves).toBe(saves);
+
+    clock.advanceTo(at('2018-02-06T21:00:00.000Z'));
+    expect(await broker.listPositions()).toEqual([{ symbol: 'BBB', qty: '10', avgEntryPrice: '50', currentPrice: '49', marketValue: '490' }]);
+    expect(await broker.processedThrough()).toBe('2018-02-06');
+    expect(store.saved!.state.lastPlayed).toEqual({ session: '2018-02-06', phase: 'close' });
+  });
+
+  it('fills an OTO entry submitted at 09:45 at its limit, never at the better open, and arms its stop for the rest of the bar', async () => {
+    const { broker, clock } = setup({ start: nineFortyFive('2018-02-06').toISOString(), data: defaultData({ '2018-02-06': [98, 101, 94, 96] }) });
+    const submitted = await broker.submitOrder(entry());
+    expect(submitted).toMatchObject({ status: 'new', submittedAt: '2018-02-06T14:45:00.000Z' });
+    clock.advanceTo(at('2018-02-06T20:59:59.999Z'));
+    expect((await broker.getOrder(submitted.id)).status).toBe('new');
+    clock.advanceTo(at('2018-02-06T21:00:00.000Z'));
+    const order = await broker.getOrder(submitted.id);
+    expect(order).toMatchObject({ status: 'filled', filledAvgPrice: '100', filledAt: '2018-02-06T21:00:00Z' });
+    expect(order.legs[0]).toMatchObject({ status: 'filled', filledAvgPrice: '95', filledAt: '2018-02-06T21:00:00Z' }); // low 94 ≤ 95
+    expect(await broker.getAccount()).toMatchObject({ cash: '99950', equity: '99950' });
+  });
+
+  it('fills a market sell submitted at 15:45 (a flatten) at the close, stamped at the close', async () => {
+    const { broker, clock } = setup({
+      start: '2018-02-05T14:00:00.000Z',
+      data: defaultData({ '2018-02-05': [99, 101, 97, 100], '2018-02-06': [101, 104, 96, 97] }),
+    });
+    await broker.submitOrder(entry({ orderClass: 'simple', stopLoss: undefined }));
+    clock.advanceTo(at('2018-02-06T20:45:00.000Z')); // Tuesday 15:45 New York
+    expect(await broker.listPositions()).toMatchObject([{ symbol: 'AAA', qty: '10', currentPrice: '101' }]); // marked at Tuesday's open
+    const flatten = await broker.submitOrder(
+      entry({ clientOrderId: 'flatten', side: 'sell', type: 'market', limitPrice: undefined, timeInForce: 'day', orderClass: 'simple', stopLoss: undefined }),
+    );
+    expect(flatten.status).toBe('new');
+    clock.advanceTo(at('2018-02-06T21:00:00.000Z'));
+    expect(await broker.getOrder(flatten.id)).toMatchObject({ status: 'filled', filledAvgPrice: '97', filledAt: '2018-02-06T21:00:00Z' });
+    expect(await broker.listPositions()).toEqual([]);
+    expect((await broker.getAccount()).cash).toBe('99980'); // 100000 - 990 + 970
+  });
+
+  it('reserves an intraday market buy at the open of the session in progress, and keeps the refusals', async () => {
+    const { broker, clock } = setup({ start: '2018-02-05T14:00:00.000Z', data: defaultData({ '2018-02-06': [110, 111, 100, 105] }) });
+    const early = await broker.submitOrder(entry({ clientOrderId: 'early', symbol: 'BBB', limitPrice: '40', stopLoss: { stopPrice: '35' } }));
+    clock.advanceTo(nineFortyFive('2018-02-06'));
+    const market = { type: 'market', limitPrice: undefined, orderClass: 'simple', stopLoss: undefined } as const;
+    await broker.submitOrder(entry({ ...market, clientOrderId: 'm1', qty: '880' }));
+    // 100000 - 400 (the BBB limit) - 880 × 110 (Tuesday's open, not Monday's close 102)
+    expect((await broker.getAccount()).buyingPower).toBe('2800');
+    const noCash = await brokerError(broker.submitOrder(entry({ ...market, clientOrderId: 'm2', symbol: 'BBB', qty: '60' })));
+    expect([noCash.status, noCash.message]).toEqual([403, 'insufficient buying power']);
+    const duplicate = await brokerError(broker.submitOrder(entry({ clientOrderId: 'early', qty: '1' })));
+    expect([duplicate.status, duplicate.code]).toEqual([422, 40010001]);
+    const noShares = await brokerError(broker.submitOrder(entry({ ...market, clientOrderId: 's1', side: 'sell', qty: '1' })));
+    expect(noShares.status).toBe(403);
+    clock.advanceTo(at('2018-02-06T21:00:00.000Z'));
+    expect(await broker.getOrderByClientOrderId('m1')).toMatchObject({ status: 'filled', filledAvgPrice: '105', filledAt: '2018-02-06T21:00:00Z' });
+    expect((await broker.getOrder(early.id)).status).toBe('accepted');
+  });
+
+  it('ends a session submitted before the open in the same account whether or not it was read during the session', async () => {
+    const data = () => defaultData({ '2018-02-05': [99, 101, 94, 96], '2018-02-06': [97, 98, 93, 94] }, { '2018-02-06': [44, 46, 43, 45] });
+    const watched = setup({ start: '2018-02-05T14:00:00.000Z', data: data() });
+    const unwatched = setup({ start: '2018-02-05T14:00:00.000Z', data: data() });
+    for (const { broker } of [watched, unwatched]) {
+      await broker.submitOrder(entry()); // AAA: at the open 99, its stop hit intrabar (low 94)
+      await broker.submitOrder(entry({ clientOrderId: 'bbb', symbol: 'BBB', limitPrice: '49.5', stopLoss: { stopPrice: '45' } })); // intrabar
+      await broker.submitOrder(entry({ clientOrderId: 'aaa2', limitPrice: '93.5', stopLoss: { stopPrice: '90' } })); // AAA on Tuesday, intrabar
+    }
+    for (const instant of ['2018-02-05T14:45:00.000Z', '2018-02-05T18:00:00.000Z', '2018-02-06T14:45:00.000Z']) {
+      watched.clock.advanceTo(at(instant));
+      await watched.broker.getAccount();
+    }
+    expect(watched.store.saved!.state.executions.map((e) => e.price)).toEqual(['99', '95', '49.5', '44']); // Tuesday 09:45: BBB's stop gapped
+    for (const { broker, clock } of [watched, unwatched]) {
+      clock.advanceTo(at('2018-02-06T21:15:00.000Z'));
+      await broker.getAccount();
+    }
+    expect(watched.store.saved!.state).toEqual(unwatched.store.saved!.state);
+    expect(unwatched.store.saved!.state.executions.map((e) => [e.price, e.at])).toEqual([
+      ['99', '2018-02-05T14:30:00Z'],
+      ['95', '2018-02-05T21:00:00Z'],
+      ['49.5', '2018-02-05T21:00:00Z'],
+      ['44', '2018-02-06T14:30:00Z'],
+      ['93.5', '2018-02-06T21:00:00Z'],
+    ]);
+  });
+
+  it('catches up an account file saved before sessions had two phases (no lastPlayed): closed through processedThrough', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paper-broker-old-'));
+    const file = join(dir, 'paper-account.json');
+    const old = newPaperState('paper', '100000', '2018-02-02T22:00:00.000Z', '2018-02-02');
+    const { state: withOrder } = submitOrder(old, entry(), {
+      now: '2018-02-03T15:00:00.000Z',
+      eligibleFrom: '2018-02-05',
+      marketOpen: false,
+      knownSymbol: true,
+      referencePrice: '102',
+    });
+    const { lastPlayed: _absent, ...saved } = withOrder;
+    writeFileSync(file, JSON.stringify({ version: 7, state: saved }, null, 1));
+    expect(readFileSync(file, 'utf8')).not.toContain('lastPlayed');
+    expect(readFileSync(file, 'utf8')).not.toContain('eligibleAtOpen');
+
+    const store = new FilePaperAccountStore(file);
+    const clock = new SimClock(at('2018-02-05T14:45:00.000Z')); // Monday 09:45
+    const marketData = new FakeMarketData(defaultData({ '2018-02-05': [99, 101, 94, 96] }));
+    const broker = new PaperBroker({ store, marketData, calendar: new FakeCalendar(), clock });
+    expect(await broker.getOrderByClientOrderId('entry-1')).toMatchObject({ status: 'filled', filledAvgPrice: '99', filledAt: '2018-02-05T14:30:00Z' });
+    expect((await store.load())?.state).toMatchObject({ processedThrough: '2018-02-02', lastPlayed: { session: '2018-02-05', phase: 'open' } });
+
+    clock.advanceTo(at('2018-02-05T21:00:00.000Z'));
+    const later = new PaperBroker({ store, marketData, calendar: new FakeCalendar(), clock });
+    expect((await later.getOrderByClientOrderId('entry-1'))?.legs[0]).toMatchObject({ status: 'filled', filledAvgPrice: '95', filledAt: '2018-02-05T21:00:00Z' });
+    expect(await later.getAccount()).toMatchObject({ cash: '99960', equity: '99960' });
+    expect((await store.load())?.state).toMatchObject({ processedThrough: '2018-02-05', lastPlayed: { session: '2018-02-05', phase: 'close' } });
+    expect((await store.load())?.state.executions).toHaveLength(2);
   });
 });

@@ -147,6 +147,6 @@ describe('computeFeatures', () => {
 
 describe('FEATURE_COLUMNS', () => {
   it('lists the numeric features in report order', () => {
-    expect(FEATURE_COLUMNS).toEqual(['close', 'sma20', 'sma50', 'rsi14', 'atr14', 'ret20', 'vol20']);
+    expect(FEATURE_COLUMNS).toEqual(['close', 'sma20', 'sma50', 'rsi14', 'atr14', 'ret20', 'vol20', 'adv20']);
   });
 });

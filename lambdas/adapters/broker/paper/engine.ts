@@ -15,24 +15,25 @@
  * - Positions are marked at D's open. Reads during the session show these fills and marks.
  *
  * Phase "close" (`processSession`, once the clock is at or after D's close). The rest of the bar:
- * - Stops that were live at the open and did not gap fill at the stop when low ≤ stop. Orders
- *   eligible at the open that did not fill there fill at the limit when low ≤ limit (buys) or
- *   high ≥ limit (sells). A stop leg that went live at the open is checked against the rest of the
- *   bar (pessimistic: the low is assumed to come after the entry).
+ * - Stops that were live at the open and did not gap fill at the stop when low ≤ stop; they are
+ *   checked first, before the other orders of the phase (pessimistic). Orders eligible at the open
+ *   that did not fill there fill at the limit when low ≤ limit (buys) or high ≥ limit (sells). A
+ *   stop leg that went live at the open is checked against the rest of the bar (pessimistic: the
+ *   low is assumed to come after the entry).
  * - Orders submitted while D was open (after its open, before its close) are eligible on D's bar
  *   but NOT at its open, which had passed: a buy limit fills at the limit when low ≤ limit and a
  *   sell limit at the limit when high ≥ limit (pessimistic: never at a better price, since the
  *   price at the moment of submission is unknown inside a daily bar); a MARKET order fills at D's
  *   close (the time inside a daily bar is unknown; the close is the one later price known); a
- *   sell stop fills at the stop when low ≤ stop.
- *   Buying power for such a market buy is reserved at the latest known price (the open mark).
+ *   sell stop fills at the stop when low ≤ stop. Buying power for such a market buy is reserved
+ *   at the latest known price (the open mark).
  * - Stop legs of a parent filled in this phase go live and are checked against the rest of the
  *   bar (low ≤ stop fills at the stop). Intrabar fills are stamped at the session close.
  * - `day` orders still open at the close expire; a parent that ends unfilled cancels its legs.
  * - Positions are marked at D's close.
  *
- * When no read happened during D (its open phase was not played on its own), `processSession`
- * plays the whole bar in one pass with the same rules, checking the stops live before the open
+ * When D's open phase was not played on its own (the PaperBroker plays it only when the account
+ * is used during D), `processSession` plays the whole bar in one pass with the same rules, checking the stops live before the open
  * first (gap at the open, else the low), then the entries in submission order. For orders submitted
  * before the open the two phases give the same fills, prices, times, cash, positions and marks as
  * that one pass, except where orders compete for the same shares or cash: the one pass lets a stop
@@ -396,7 +397,7 @@ type BarPart = 'open' | 'rest' | 'whole';
 function playBar(state: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined, part: BarPart): void {
   const date = session.date;
   const eligible = (o: PaperOrder) => o.eligibleFrom <= date;
-  /** Whether the order was already working when this session opened. */
+  /** Whether the order may trade at this session's open (working before it, not submitted during it). */
   const atOpen = (o: PaperOrder) => o.eligibleFrom < date || (o.eligibleFrom === date && o.eligibleAtOpen !== false);
   const byId = (id: string) => state.orders.find((o) => o.id === id);
   /** A parent filled at this session's open (its legs went live then). */
