@@ -16,7 +16,20 @@ describe('state-machines/trading-pipeline.asl.json', () => {
       const state: { Next?: string; Default?: string } = definition.States[name] as never;
       name = state.Next ?? state.Default;
     }
-    expect(path).toEqual(['Fetch', 'IsTradingSession', 'Features', 'Predict', 'RiskCheck', 'PlaceOrders', 'WaitForSessionClose', 'CancelVerify', 'AfterVerify', 'Done']);
+    // The default path skips the end-of-day flatten (off for daily strategies).
+    expect(path).toEqual(['Fetch', 'IsTradingSession', 'Features', 'Predict', 'RiskCheck', 'PlaceOrders', 'IsEndOfDayFlatten', 'WaitForSessionClose', 'CancelVerify', 'AfterVerify', 'Done']);
+  });
+
+  it('with endOfDayUtc set, waits for it, decides the end-of-day exits and flattens before the close wait', async () => {
+    const { definition } = await loadAsl(ASL_FILE);
+    const choice = definition.States.IsEndOfDayFlatten as unknown as { Choices: Array<{ Variable: string; IsPresent: boolean; Next: string }> };
+    expect(choice.Choices).toEqual([{ Variable: '$.session.endOfDayUtc', IsPresent: true, Next: 'WaitForEndOfDay' }]);
+    expect(definition.States.WaitForEndOfDay).toMatchObject({ Type: 'Wait', TimestampPath: '$.session.endOfDayUtc', Next: 'EndOfDayRiskCheck' });
+    expect(definition.States.EndOfDayRiskCheck).toMatchObject({ Resource: '${RiskCheckFunctionArn}', Next: 'EndOfDayFlatten' });
+    expect(definition.States.EndOfDayFlatten).toMatchObject({ Resource: '${OrdersFunctionArn}', Next: 'WaitForSessionClose' });
+    for (const name of ['EndOfDayRiskCheck', 'EndOfDayFlatten']) {
+      expect((definition.States[name] as unknown as { Parameters: Record<string, unknown> }).Parameters.action, name).toBe('end_of_day');
+    }
   });
 
   it('routes every step failure to an alert; a failed placement still reaches cancel-verify', async () => {
@@ -24,7 +37,9 @@ describe('state-machines/trading-pipeline.asl.json', () => {
     const catchOf = (name: string) => (definition.States[name] as { Catch?: Array<{ Next: string }> }).Catch?.[0]?.Next;
     for (const name of ['Fetch', 'Features', 'Predict', 'RiskCheck', 'CancelVerify']) expect(catchOf(name), name).toBe('NotifyFailure');
     expect(catchOf('PlaceOrders')).toBe('NotifyOrdersFailure');
-    expect(definition.States.NotifyOrdersFailure!.Next).toBe('WaitForSessionClose');
+    expect(definition.States.NotifyOrdersFailure!.Next).toBe('IsEndOfDayFlatten');
+    for (const name of ['EndOfDayRiskCheck', 'EndOfDayFlatten']) expect(catchOf(name), name).toBe('NotifyEndOfDayFailure');
+    expect(definition.States.NotifyEndOfDayFailure!.Next).toBe('WaitForSessionClose');
     expect(definition.States.NotifyFailure!.Next).toBe('ExecutionFailed');
   });
 
