@@ -87,6 +87,14 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
         credentials: secrets(),
         baseUrl: env[ENV.alpacaBaseUrl],
         live: parseAlpacaLiveFlag(env[ENV.alpacaLive]),
+        // A 429 is backed off inside the transport; the owner hears of it as a MEDIUM alert.
+        onRateLimited: ({ request, attempt, retryAfterMs }) =>
+          deps.alerts.publish({
+            severity: 'MEDIUM',
+            type: 'BROKER_RATE_LIMITED',
+            message: `Alpaca answered 429 to ${request} (attempt ${attempt}${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''})`,
+            at: clock.now().toISOString(),
+          }),
       });
     }
     if (kind !== 'paper') {

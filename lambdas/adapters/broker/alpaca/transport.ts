@@ -74,6 +74,11 @@ export interface AlpacaTransportOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Uniform in [0, 1), for jitter. Default Math.random. */
   random?: () => number;
+  /**
+   * Called on every 429 Alpaca answers (before the backoff or the final BrokerError 429), e.g. to
+   * raise a MEDIUM alert. Its errors are swallowed: reporting never changes the request's outcome.
+   */
+  onRateLimited?: (info: { request: string; attempt: number; retryAfterMs?: number }) => void | Promise<void>;
 }
 
 /** Query parameters; undefined values are left out. */
@@ -97,6 +102,7 @@ export class AlpacaTransport {
   private readonly fetchImpl: typeof fetch;
   private readonly time: TimeSource;
   private readonly random: () => number;
+  private readonly onRateLimited: AlpacaTransportOptions['onRateLimited'];
   private keys: Promise<AlpacaKeys> | undefined;
 
   /** @throws Error when timeoutMs or a retry bound is not a positive number. */
@@ -112,6 +118,7 @@ export class AlpacaTransport {
     this.time = { now: options.now ?? realTime.now, sleep: options.sleep ?? realTime.sleep };
     this.random = options.random ?? Math.random;
     this.bucket = options.bucket ?? new TokenBucket(options.rateLimit, this.time);
+    this.onRateLimited = options.onRateLimited;
   }
 
   /**
@@ -139,6 +146,13 @@ export class AlpacaTransport {
 
       const { error } = outcome;
       if (error instanceof BrokerError && error.status === 401) this.keys = undefined;
+      if (error instanceof BrokerError && error.status === 429 && this.onRateLimited) {
+        try {
+          await this.onRateLimited({ request: label, attempt, ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}) });
+        } catch {
+          // an alert that cannot be sent must not change the request's outcome
+        }
+      }
       const delay = this.retryDelay(method, error, attempt, outcome.retryAfterMs);
       if (delay === undefined) throw error;
       await this.time.sleep(delay);

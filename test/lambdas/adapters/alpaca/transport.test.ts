@@ -119,6 +119,26 @@ describe('retry policy: 429 for every method', () => {
     expect(time.sleeps).toEqual([2000 + Math.floor(0.5 * 250)]);
   });
 
+  it('every 429 is reported to onRateLimited (for the MEDIUM alert), and a failing reporter changes nothing', async () => {
+    const seen: Array<{ request: string; attempt: number; retryAfterMs?: number }> = [];
+    const { broker } = setup([() => json(429, {}, { 'Retry-After': '2' }), () => json(429, {}), () => json(200, ACCOUNT)], {
+      onRateLimited: (info) => {
+        seen.push(info);
+      },
+    });
+    await broker.getAccount();
+    expect(seen).toEqual([
+      { request: 'GET /v2/account', attempt: 1, retryAfterMs: 2000 },
+      { request: 'GET /v2/account', attempt: 2 },
+    ]);
+    const failing = setup([() => json(429, {}, { 'Retry-After': '1' }), () => json(200, ACCOUNT)], {
+      onRateLimited: () => {
+        throw new Error('SNS down');
+      },
+    });
+    await expect(failing.broker.getAccount()).resolves.toMatchObject({ cash: '1000' });
+  });
+
   it('jitter bounds of a Retry-After wait: [Retry-After, Retry-After + baseDelayMs)', async () => {
     for (const r of [0, 0.999999]) {
       const { broker, time } = setup([() => json(429, {}, { 'Retry-After': '1' }), () => json(200, ACCOUNT)], { randoms: [r] });
