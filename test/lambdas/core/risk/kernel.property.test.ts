@@ -197,13 +197,13 @@ const contextArb = (calm: number) =>
     dayLock: weighted<string | null>([calm, fc.constant(null)], [1, fc.constantFrom('2018-02-05', '2018-02-06')]),
     session: weighted([calm, fc.constant(true)], [1, fc.constant(false)]),
     nowMinutes: fc.integer({ min: -30, max: 420 }),
-    startFactor: num(0.97, 1.03),
-    hwmFactor: weighted<number | null>([1, fc.constant(null)], [2, num(1, 1.3)]),
-    trades: fc.array(fc.constantFrom('-10', '5', '0'), { maxLength: 4 }),
-    entriesToday: fc.integer({ min: 0, max: 9 }),
+    startFactor: weighted([calm, num(0.99, 1.005)], [1, num(0.95, 1.05)]),
+    hwmFactor: weighted<number | null>([calm, fc.constant(null)], [calm, num(1, 1.04)], [1, num(1, 1.4)]),
+    trades: weighted([calm, fc.constant([] as string[])], [1, fc.array(fc.constantFrom('-10', '5', '0'), { maxLength: 4 })]),
+    entriesToday: weighted([calm, fc.integer({ min: 0, max: 1 })], [1, fc.integer({ min: 0, max: 9 })]),
     notionals: fc.array(fc.integer({ min: 100, max: 50_000 }).map(String), { maxLength: 8 }),
     benchmark: weighted<'fresh' | 'stale' | 'none'>([calm, fc.constant('fresh')], [1, fc.constantFrom('stale' as const, 'none' as const)]),
-    curve: weighted<number[]>([3, fc.constant([])], [1, fc.array(num(0.97, 1.04), { minLength: 60, maxLength: 70 })]),
+    curve: weighted<number[]>([calm, fc.constant([])], [1, fc.array(num(0.97, 1.04), { minLength: 60, maxLength: 70 })]),
   });
 
 type Context = ReturnType<typeof contextArb> extends fc.Arbitrary<infer T> ? T : never;
@@ -293,6 +293,7 @@ describe('decideRisk properties', () => {
             expect(d.allowed).toBe(d.qty !== null);
           }
           const allowed = result.decisions.filter((d) => d.kind === 'entry' && d.allowed);
+          for (const d of result.decisions) (globalThis as any).H = { ...((globalThis as any).H ?? {}), [d.rule]: (((globalThis as any).H ?? {})[d.rule] ?? 0) + 1 };
           expect(result.decisions.filter((d) => d.kind === 'entry')).toHaveLength(intents.length);
           if (input.killSwitch.state !== 'ARMED' || input.latch.state !== 'ACTIVE') expect(allowed).toEqual([]);
           expect(allowed.length).toBeLessThanOrEqual(Math.max(0, limits.maxTradesPerDay - ctx.entriesToday));
@@ -355,6 +356,7 @@ describe('decideRisk properties', () => {
       ),
       { numRuns: RUNS },
     );
+    console.log((globalThis as any).H, runsWithEntries, entriesApproved);
     // the generators must actually reach approvals, or the property says nothing
     expect(runsWithEntries).toBeGreaterThan(RUNS / 10);
     expect(entriesApproved).toBeGreaterThan(runsWithEntries);
