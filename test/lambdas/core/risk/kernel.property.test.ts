@@ -187,24 +187,44 @@ const loss = (i: number, pnl: string): ClosedTrade => ({
   exitClientOrderId: `t${i}`,
 });
 
-/** Everything around the portfolio: kill switch, latch, day lock, session and clock, history, memory, benchmark. */
-const contextArb = (calm: number) =>
-  fc.record({
-    armed: weighted([calm, fc.constant(true)], [1, fc.constant(false)]),
-    notArmed: fc.constantFrom(...NOT_ARMED),
-    ksAgeMinutes: fc.integer({ min: 0, max: 3000 }),
-    latch: weighted<PersistedTradingState['state']>([calm, fc.constant('ACTIVE')], [1, fc.constantFrom('REDUCING' as const, 'HALTED' as const)]),
-    dayLock: weighted<string | null>([calm, fc.constant(null)], [1, fc.constantFrom('2018-02-05', '2018-02-06')]),
-    session: weighted([calm, fc.constant(true)], [1, fc.constant(false)]),
-    nowMinutes: fc.integer({ min: -30, max: 420 }),
-    startFactor: weighted([calm, num(0.99, 1.005)], [1, num(0.95, 1.05)]),
-    hwmFactor: weighted<number | null>([calm, fc.constant(null)], [calm, num(1, 1.04)], [1, num(1, 1.4)]),
-    trades: weighted([calm, fc.constant([] as string[])], [1, fc.array(fc.constantFrom('-10', '5', '0'), { maxLength: 4 })]),
-    entriesToday: weighted([calm, fc.integer({ min: 0, max: 1 })], [1, fc.integer({ min: 0, max: 9 })]),
-    notionals: fc.array(fc.integer({ min: 100, max: 50_000 }).map(String), { maxLength: 8 }),
-    benchmark: weighted<'fresh' | 'stale' | 'none'>([calm, fc.constant('fresh')], [1, fc.constantFrom('stale' as const, 'none' as const)]),
-    curve: weighted<number[]>([calm, fc.constant([])], [1, fc.array(num(0.97, 1.04), { minLength: 60, maxLength: 70 })]),
-  });
+/**
+ * Everything around the portfolio: kill switch, latch, day lock, session and clock, history, memory,
+ * benchmark. `calm` contexts pass every account-level rule (so sizing and exposure get exercised);
+ * the others are random and mostly block.
+ */
+const anyContextArb = fc.record({
+  armed: fc.boolean(),
+  notArmed: fc.constantFrom(...NOT_ARMED),
+  ksAgeMinutes: fc.integer({ min: 0, max: 3000 }),
+  latch: fc.constantFrom<PersistedTradingState['state']>('ACTIVE', 'REDUCING', 'HALTED'),
+  dayLock: fc.constantFrom<string | null>(null, '2018-02-05', '2018-02-06'),
+  session: fc.boolean(),
+  nowMinutes: fc.integer({ min: -30, max: 420 }),
+  startFactor: num(0.95, 1.05),
+  hwmFactor: fc.option(num(1, 1.4)),
+  trades: fc.array(fc.constantFrom('-10', '5', '0'), { maxLength: 4 }),
+  entriesToday: fc.integer({ min: 0, max: 9 }),
+  notionals: fc.array(fc.integer({ min: 100, max: 50_000 }).map(String), { maxLength: 8 }),
+  benchmark: fc.constantFrom<'fresh' | 'stale' | 'none'>('fresh', 'stale', 'none'),
+  curve: fc.oneof(fc.constant([] as number[]), fc.array(num(0.97, 1.04), { minLength: 60, maxLength: 70 })),
+});
+const calmContextArb = fc.record({
+  armed: fc.constant(true),
+  notArmed: fc.constantFrom(...NOT_ARMED),
+  ksAgeMinutes: fc.integer({ min: 120, max: 3000 }),
+  latch: fc.constant<PersistedTradingState['state']>('ACTIVE'),
+  dayLock: fc.constantFrom<string | null>(null, '2018-02-05'),
+  session: fc.constant(true),
+  nowMinutes: fc.integer({ min: 5, max: 385 }),
+  startFactor: num(0.995, 1.005),
+  hwmFactor: fc.option(num(1, 1.04)),
+  trades: fc.constant([] as string[]),
+  entriesToday: fc.integer({ min: 0, max: 1 }),
+  notionals: fc.array(fc.integer({ min: 100, max: 50_000 }).map(String), { maxLength: 8 }),
+  benchmark: fc.constant<'fresh' | 'stale' | 'none'>('fresh'),
+  curve: fc.constant([] as number[]),
+});
+const contextArb = (calm: number, any = 1) => weighted([calm, calmContextArb], [any, anyContextArb]);
 
 type Context = ReturnType<typeof contextArb> extends fc.Arbitrary<infer T> ? T : never;
 
@@ -270,7 +290,7 @@ describe('decideRisk properties', () => {
         openOrdersArb,
         marketArb,
         entriesArb,
-        contextArb(6),
+        contextArb(3),
         (limits, equityInt, cashFactor, positions, rawOrders, market, intents, ctx) => {
           const nav = dec(equityInt);
           const entrySymbols = new Set(intents.map((i) => i.symbol));
@@ -293,7 +313,6 @@ describe('decideRisk properties', () => {
             expect(d.allowed).toBe(d.qty !== null);
           }
           const allowed = result.decisions.filter((d) => d.kind === 'entry' && d.allowed);
-          for (const d of result.decisions) (globalThis as any).H = { ...((globalThis as any).H ?? {}), [d.rule]: (((globalThis as any).H ?? {})[d.rule] ?? 0) + 1 };
           expect(result.decisions.filter((d) => d.kind === 'entry')).toHaveLength(intents.length);
           if (input.killSwitch.state !== 'ARMED' || input.latch.state !== 'ACTIVE') expect(allowed).toEqual([]);
           expect(allowed.length).toBeLessThanOrEqual(Math.max(0, limits.maxTradesPerDay - ctx.entriesToday));
@@ -356,7 +375,6 @@ describe('decideRisk properties', () => {
       ),
       { numRuns: RUNS },
     );
-    console.log((globalThis as any).H, runsWithEntries, entriesApproved);
     // the generators must actually reach approvals, or the property says nothing
     expect(runsWithEntries).toBeGreaterThan(RUNS / 10);
     expect(entriesApproved).toBeGreaterThan(runsWithEntries);
@@ -373,7 +391,7 @@ describe('decideRisk properties', () => {
         openOrdersArb,
         marketArb,
         entriesArb,
-        contextArb(1),
+        contextArb(1, 2),
         (limits, equityInt, positions, exitPicks, openOrders, market, entryIntents, ctx) => {
           // one exit per position at most, for 1/10,000 .. all of it
           const exitIntents: ExitIntent[] = [];
