@@ -42,7 +42,7 @@ import {
 import { Dec, dec, formatPct, formatUsd } from '../money';
 import { planLongEntry, type EntryPlan, type NotionalCap } from '../sizing';
 import { consecutiveLosses, type ClosedTrade } from '../trades';
-import { drawdownFromPeak, median, regimeFilter, rollingSharpe, ulcerIndex } from './metrics';
+import { median, regimeFilter, rollingSharpe, ulcerIndex } from './metrics';
 import { categoryOf } from './sectors';
 
 /** Broker state the decisions are made against, frozen per session (see handlers/risk-check). */
@@ -342,9 +342,11 @@ export function decideRisk(input: RiskInput): RiskResult {
 
   // Drawdown ladder, from the high-water mark.
   const hwm = dec(memory.highWaterMark);
-  const drawdown = drawdownFromPeak(equity.toNumber(), hwm.toNumber());
+  // Compared in decimals: 80000 / 100000 - 1 is exactly -0.2 (in floats it is -0.19999999999999996).
+  const drawdownDec = Dec.min(0, equity.div(hwm).minus(1));
+  const drawdown = drawdownDec.toNumber();
   const ddText = `equity ${formatUsd(equity)} USD is ${pct(-drawdown)} below the high-water mark ${formatUsd(hwm)} USD`;
-  if (drawdown <= -L.drawdownHaltFraction) {
+  if (drawdownDec.lte(-L.drawdownHaltFraction)) {
     const cause = `MAX_DRAWDOWN: ${ddText} (limit ${pct(L.drawdownHaltFraction, 1)}); flattened, HALTED until the kill switch is re-armed`;
     readings.push({ rule: 'MAX_DRAWDOWN', status: 'halt', detail: cause });
     blocks.push({ rule: 'MAX_DRAWDOWN', reason: cause });
@@ -357,7 +359,7 @@ export function decideRisk(input: RiskInput): RiskResult {
       memory.drawdownRung = 'halt';
     }
     halt(cause);
-  } else if (drawdown <= -L.drawdownReduceFraction) {
+  } else if (drawdownDec.lte(-L.drawdownReduceFraction)) {
     const detail = `DRAWDOWN_REDUCE: ${ddText} (limit ${pct(L.drawdownReduceFraction, 1)}); size x ${f}`;
     readings.push({ rule: 'DRAWDOWN_REDUCE', status: 'reduce', detail });
     factors.push(detail);
@@ -378,9 +380,10 @@ export function decideRisk(input: RiskInput): RiskResult {
 
   // Daily loss ladder, from the session's starting equity.
   const start = dec(history.sessionStartEquity, 'history.sessionStartEquity');
-  const dayPnl = start.gt(0) ? equity.div(start).minus(1).toNumber() : 0;
+  const dayPnlDec = start.gt(0) ? equity.div(start).minus(1) : new Dec(0);
+  const dayPnl = dayPnlDec.toNumber();
   const dayText = `day P&L ${pct(dayPnl)} of session start equity ${formatUsd(start)} USD`;
-  if (dayPnl <= -L.dailyLossHardFraction) {
+  if (dayPnlDec.lte(-L.dailyLossHardFraction)) {
     const cause = `DAILY_LOSS_LIMIT: ${dayText} <= -${pct(L.dailyLossHardFraction)}; day locked (HALTED until the next session)`;
     readings.push({ rule: 'DAILY_LOSS_LIMIT', status: 'halt', detail: cause });
     blocks.push({ rule: 'DAILY_LOSS_LIMIT', reason: cause });
@@ -389,14 +392,14 @@ export function decideRisk(input: RiskInput): RiskResult {
       actions.alerts.push({ severity: 'CRITICAL', type: 'DAILY_LOSS_LIMIT', message: cause });
     }
     halt(cause);
-  } else if (dayPnl <= -L.dailyLossSoftFraction) {
+  } else if (dayPnlDec.lte(-L.dailyLossSoftFraction)) {
     const detail = `DAILY_LOSS_SOFT: ${dayText} <= -${pct(L.dailyLossSoftFraction)}; size x ${f}`;
     readings.push({ rule: 'DAILY_LOSS_SOFT', status: 'reduce', detail });
     factors.push(detail);
   } else {
     readings.push({ rule: 'DAILY_LOSS_LIMIT', status: 'ok', detail: `${dayText} (soft -${pct(L.dailyLossSoftFraction)}, hard -${pct(L.dailyLossHardFraction)})` });
   }
-  if (dayPnl <= -L.dailyLossHardFraction / 2 && dayPnl > -L.dailyLossHardFraction) {
+  if (dayPnlDec.lte(dec(L.dailyLossHardFraction).div(-2)) && dayPnlDec.gt(-L.dailyLossHardFraction)) {
     actions.alerts.push({ severity: 'HIGH', type: 'DAILY_LOSS', message: `DAILY_LOSS: ${dayText} is beyond half the -${pct(L.dailyLossHardFraction)} limit` });
   }
 
@@ -523,6 +526,8 @@ export function decideRisk(input: RiskInput): RiskResult {
     addCategory(symbol, value);
   }
   const pendingBuys = new Set<string>();
+  /** Value of open buys and of entries allowed this run, per symbol, USD (counts toward MAX_POSITION_PCT). */
+  const pendingValue = new Map<string, Dec>();
   let reserved = new Dec(0);
   for (const o of account.openOrders) {
     if (o.side !== 'buy') continue;
@@ -535,10 +540,12 @@ export function decideRisk(input: RiskInput): RiskResult {
     reserved = reserved.plus(value);
     gross = gross.plus(value);
     addCategory(o.symbol, value);
+    pendingValue.set(o.symbol, (pendingValue.get(o.symbol) ?? new Dec(0)).plus(value));
   }
   const occupied = new Set<string>([...held.keys(), ...pendingBuys]);
   let freeCash = dec(account.cash, 'account.cash').minus(reserved);
   let entriesAllowed = 0;
+  const allowedThisRun = new Set<string>();
   const notionals = history.recentEntryNotionals.map((n) => dec(n).toNumber());
   const medianNotional = notionals.length >= L.fatFingerMinHistory ? median(notionals) : null;
 
@@ -546,17 +553,23 @@ export function decideRisk(input: RiskInput): RiskResult {
   const exitsFor = new Set<string>();
 
   // ---- exits: always allowed, never larger than the position ----------------------------------
-  const exitIntents: ExitIntent[] = input.intents.filter((i): i is ExitIntent => i.kind === 'exit');
-  if (actions.flatten) {
-    for (const [symbol, p] of held) {
-      if (!exitIntents.some((e) => e.symbol === symbol)) {
-        exitIntents.push({ kind: 'exit', symbol, side: p.qty.gt(0) ? 'sell' : 'buy', qty: p.qty.abs().toString(), purpose: 'flatten', cause: actions.flatten.cause });
-      }
-    }
-  }
-  for (const x of exitIntents) {
-    decisions.push(decideExit(x, held.get(x.symbol)?.qty));
+  // Exits of one symbol share its position: each is capped at what earlier exits left.
+  const remaining = new Map<string, Dec>();
+  for (const [symbol, p] of held) remaining.set(symbol, p.qty);
+  const decideExitOf = (x: ExitIntent) => {
+    const left = remaining.get(x.symbol);
+    const decision = decideExit(x, left !== undefined && !left.isZero() ? left : undefined);
+    decisions.push(decision);
+    if (decision.allowed && decision.qty !== null && left !== undefined) remaining.set(x.symbol, left.minus(dec(decision.qty).times(left.s)));
     exitsFor.add(x.symbol);
+  };
+  for (const x of input.intents) if (x.kind === 'exit') decideExitOf(x);
+  if (actions.flatten) {
+    // A flatten closes every position whole: whatever the proposed exits leave is closed too.
+    for (const [symbol, left] of remaining) {
+      if (left.isZero()) continue;
+      decideExitOf({ kind: 'exit', symbol, side: left.gt(0) ? 'sell' : 'buy', qty: left.abs().toString(), purpose: 'flatten', cause: actions.flatten.cause });
+    }
   }
 
   // ---- entries ---------------------------------------------------------------------------------
@@ -601,12 +614,19 @@ export function decideRisk(input: RiskInput): RiskResult {
       refuse('FORBID_REVERSE_WITHOUT_FLAT', `FORBID_REVERSE_WITHOUT_FLAT: ${c.symbol} ${c.side} entry against a held ${position.qty.toString()} sh position; close it first`);
       continue;
     }
-    if (L.onePositionPerSymbol && (position || pendingBuys.has(c.symbol))) {
+    if (c.side === 'sell') {
+      // longOnly is off, but sizing, stops and the paper broker are long-only in this release.
+      refuse('LONG_ONLY', `LONG_ONLY: ${c.symbol} sell-to-open refused: short entries are not supported by the sizing in this release`);
+      continue;
+    }
+    if (L.onePositionPerSymbol && (position || pendingBuys.has(c.symbol) || allowedThisRun.has(c.symbol))) {
       refuse(
         'ONE_POSITION_PER_SYMBOL',
         position
           ? `ONE_POSITION_PER_SYMBOL: ${c.symbol} already held (${position.qty.toString()} sh)`
-          : `ONE_POSITION_PER_SYMBOL: ${c.symbol} already has an open buy order`,
+          : pendingBuys.has(c.symbol)
+            ? `ONE_POSITION_PER_SYMBOL: ${c.symbol} already has an open buy order`
+            : `ONE_POSITION_PER_SYMBOL: ${c.symbol} already has an entry allowed earlier in this run`,
       );
       continue;
     }
@@ -625,7 +645,7 @@ export function decideRisk(input: RiskInput): RiskResult {
       continue;
     }
 
-    const heldValue = position ? position.qty.abs().times(position.last) : new Dec(0);
+    const heldValue = (position ? position.qty.abs().times(position.last) : new Dec(0)).plus(pendingValue.get(c.symbol) ?? 0);
     const caps: NotionalCap[] = [
       { rule: 'MAX_ORDER_NOTIONAL', room: dec(L.maxOrderNotional) },
       { rule: 'MAX_GROSS_EXPOSURE', room: equity.times(L.maxGrossExposureFraction).minus(gross) },
@@ -714,6 +734,8 @@ export function decideRisk(input: RiskInput): RiskResult {
       plan: finalPlan,
     });
     entriesAllowed += 1;
+    allowedThisRun.add(c.symbol);
+    pendingValue.set(c.symbol, (pendingValue.get(c.symbol) ?? new Dec(0)).plus(notional));
     occupied.add(c.symbol);
     freeCash = freeCash.minus(notional);
     gross = gross.plus(notional);

@@ -11,7 +11,7 @@
  * Its one entry, by hand: limit = 100 x 1.005 = 100.50; stop = 100.50 - 2 x 4.3 = 91.90;
  * risk/share 8.60; budget 100,000 x 0.5% = 500 -> floor(500 / 8.6) = 58 sh = 5,829.00 USD.
  */
-import { describe, expect, it, test } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseStrategyConfig } from '../../../../lambdas/core/config';
 import { INITIAL_TRADING_STATE, interpretKillSwitch, type PersistedTradingState } from '../../../../lambdas/core/kill-switch';
 import {
@@ -313,11 +313,9 @@ describe('MAX_DRAWDOWN and DRAWDOWN_REDUCE (from the high-water mark 100,000)', 
     expect(firstEntry(again).allowed).toBe(false);
   });
 
-  // BUG (kernel): the drawdown is a float, drawdownFromPeak(80000, 100000) = 0.8 - 1 = -0.19999999999999996,
-  // which is NOT <= -0.2, so a drawdown of exactly 20% does not halt (it only takes the reduce rung:
-  // 80,000 x 0.5% x 0.5 = 200 / 8.6 -> 23 sh allowed). Config says "At this drawdown: flatten"; the daily
-  // ladder does the same comparison in Dec and is exact. Expected: MAX_DRAWDOWN refusal + flatten.
-  test.fails('-20% exactly (equity 80,000) halts [BUG: float drawdown]', () => {
+  // In floats 80000 / 100000 - 1 = -0.19999999999999996, which is NOT <= -0.2: the kernel compares in
+  // decimals so that exactly -20% halts (a float comparison would only take the reduce rung, 23 sh).
+  it('-20% exactly (equity 80,000) halts: compared in decimals, not floats', () => {
     const r = run({ account: { equity: '80000', cash: '80000' }, memory: mem() });
     expectRefused(firstEntry(r), 'MAX_DRAWDOWN', '20.00% below');
     expect(r.actions.flatten).not.toBeNull();
@@ -349,9 +347,9 @@ describe('MAX_DRAWDOWN and DRAWDOWN_REDUCE (from the high-water mark 100,000)', 
     expect(firstEntry(again).qty).toBe('26');
   });
 
-  // BUG (kernel): same float comparison: 90000 / 100000 - 1 = -0.09999999999999998 > -0.1, so exactly -10%
-  // keeps full size (52 sh) instead of halving to 26 (90,000 x 0.5% x 0.5 = 225 / 8.6).
-  test.fails('-10% exactly (equity 90,000) halves the size [BUG: float drawdown]', () => {
+  // In floats 90000 / 100000 - 1 = -0.09999999999999998 > -0.1; in decimals exactly -10% halves:
+  // 90,000 x 0.5% x 0.5 = 225 / 8.6 -> 26 sh.
+  it('-10% exactly (equity 90,000) halves the size: compared in decimals', () => {
     const r = run({ account: { equity: '90000', cash: '90000' }, memory: mem() });
     expectAllowed(firstEntry(r), 26);
   });
@@ -1028,46 +1026,42 @@ describe('memory: high-water mark and equity milestones', () => {
   });
 });
 
-/**
- * Gaps found while writing these tests. Each `test.fails` states the expected behaviour; it passes
- * today because the kernel does not meet it. When the kernel is fixed, the test starts failing:
- * turn it into a plain `it`.
- */
-describe('known kernel gaps', () => {
-  // BUG (kernel): with onePositionPerSymbol false, a pending (unfilled) buy in the SAME symbol is not
+/** Gaps found while writing these tests, fixed in the kernel; each test pins the fix. */
+describe('kernel gaps (fixed)', () => {
+  // With onePositionPerSymbol false, a pending (unfilled) buy in the SAME symbol is not
   // counted against MAX_POSITION_PCT (heldValue only looks at positions). Pending AAPL buy 50 x 100.5 =
   // 5,025; a new AAPL entry is sized to 58 sh (5,829) -> 10,854 = 10.85% NAV once both fill, > 10%.
   // Expected: room 10,000 - 5,025 = 4,975 -> at most floor(4975 / 100.5) = 49 sh.
-  test.fails('MAX_POSITION_PCT counts a pending buy in the same symbol [BUG]', () => {
+  it('MAX_POSITION_PCT counts a pending buy in the same symbol', () => {
     const d = entry({ account: { openOrders: [openBuy('AAPL', '50', '100.5')] }, limits: { onePositionPerSymbol: false } });
     expect(d.allowed).toBe(true);
     expect(Number(d.qty)).toBeLessThanOrEqual(49);
   });
 
-  // BUG (kernel, not reachable from handlers/risk-check today: predict emits one score per symbol):
+  // (Not reachable from handlers/risk-check today: predict emits one score per symbol.)
   // two entry intents for the same symbol in one run are BOTH allowed (58 + 58 sh) although
   // onePositionPerSymbol is true: ONE_POSITION_PER_SYMBOL checks held/pendingBuys, not the entries
   // allowed earlier in the run (`occupied`). Expected: the second is refused ONE_POSITION_PER_SYMBOL.
-  test.fails('ONE_POSITION_PER_SYMBOL covers entries allowed earlier in the same run [BUG]', () => {
+  it('ONE_POSITION_PER_SYMBOL covers entries allowed earlier in the same run', () => {
     const r = run({ intents: [buy('AAPL'), buy('AAPL', { rank: 2 })] });
     expectAllowed(entries(r)[0]!, 58);
     expectRefused(entries(r)[1]!, 'ONE_POSITION_PER_SYMBOL');
   });
 
-  // BUG (kernel, not reachable today: the handler sends at most one exit per symbol): two exits of one
+  // (Not reachable today: the handler sends at most one exit per symbol.) two exits of one
   // position are each capped at the position, not together. Held 10 MSFT; stop_loss sell 10 + take_profit
   // sell 10 -> both allowed with qty 10 = 20 sold, a naked short of 10. Expected: the second is cut
   // to what is left (0 -> NO_POSITION, or NO_NAKED_SHORT with qty 0).
-  test.fails('two exits of one position never sell more than the position together [BUG]', () => {
+  it('two exits of one position never sell more than the position together', () => {
     const r = run({ account: { positions: [position('MSFT', '10', '100')] }, intents: [exit('MSFT', '10'), exit('MSFT', '10', 'sell', 'take_profit')] });
     const sold = exits(r).filter((d) => d.allowed).reduce((s, d) => s + Number(d.qty), 0);
     expect(sold).toBeLessThanOrEqual(10);
   });
 
-  // BUG (kernel, not reachable today: trade runs carry entries only): when MAX_DRAWDOWN flattens, a
+  // (Not reachable today: trade runs carry entries only.) when MAX_DRAWDOWN flattens, a
   // symbol that already has a (partial) exit intent gets no flatten exit, so it stays partly open.
   // Held MSFT 10 with a take_profit sell 4 -> only 4 sold. Expected: the whole 10 closed.
-  test.fails('the MAX_DRAWDOWN flatten closes the whole position even when a partial exit was proposed [BUG]', () => {
+  it('the MAX_DRAWDOWN flatten closes the whole position even when a partial exit was proposed', () => {
     const r = run({ account: { equity: '70000', cash: '70000', positions: [position('MSFT', '10', '100')] }, memory: mem(), intents: [exit('MSFT', '4', 'sell', 'take_profit')] });
     expect(r.actions.flatten).not.toBeNull();
     const sold = exits(r).filter((d) => d.allowed && d.symbol === 'MSFT').reduce((s, d) => s + Number(d.qty), 0);
