@@ -309,7 +309,7 @@ async function decideRun(state: PipelineState, deps: Deps): Promise<RiskSummary>
  * reported (HIGH alert on failure) and never stops the run: the pipeline's own kill switch still holds.
  * @returns a one-line description for the report.
  */
-async function syncBrokerSuspension(
+export async function syncBrokerSuspension(
   broker: BrokerPort,
   wantSuspended: boolean,
   alert: (severity: 'HIGH' | 'INFO', type: string, message: string) => Promise<void>,

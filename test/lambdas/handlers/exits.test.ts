@@ -94,3 +94,40 @@ describe('broker connection lost', () => {
     await expect(h.artifacts.get('run-3', ARTIFACTS.decisions)).rejects.toThrow(/not found/);
   });
 });
+
+describe('broker-side kill switch (suspend_trade)', () => {
+  const fakeBroker = (initial: boolean, failSet = false) => {
+    const calls: boolean[] = [];
+    let suspended = initial;
+    return {
+      calls,
+      broker: {
+        getTradeSuspended: async () => suspended,
+        setTradeSuspended: async (on: boolean) => {
+          calls.push(on);
+          if (failSet) throw new Error('403 forbidden');
+          suspended = on;
+        },
+      } as unknown as import('../../../lambdas/ports').BrokerPort,
+    };
+  };
+  const alerts: Array<[string, string]> = [];
+  const alert = async (severity: 'HIGH' | 'INFO', type: string) => void alerts.push([severity, type]);
+
+  test('follows the kill switch: on while HALTED, off otherwise; unchanged values are not re-sent', async () => {
+    const { syncBrokerSuspension } = await import('../../../lambdas/handlers/risk-check');
+    const a = fakeBroker(false);
+    expect(await syncBrokerSuspension(a.broker, true, alert)).toBe('suspend_trade=true (changed)');
+    expect(await syncBrokerSuspension(a.broker, true, alert)).toBe('suspend_trade=true');
+    expect(await syncBrokerSuspension(a.broker, false, alert)).toBe('suspend_trade=false (changed)');
+    expect(a.calls).toEqual([true, false]);
+  });
+
+  test('a broker without it, or a refused change, never stops the run; the failure is a HIGH alert', async () => {
+    const { syncBrokerSuspension } = await import('../../../lambdas/handlers/risk-check');
+    expect(await syncBrokerSuspension({} as import('../../../lambdas/ports').BrokerPort, true, alert)).toMatch(/no suspend_trade/);
+    alerts.length = 0;
+    expect(await syncBrokerSuspension(fakeBroker(false, true).broker, true, alert)).toMatch(/could not set suspend_trade=true: 403 forbidden/);
+    expect(alerts).toEqual([['HIGH', 'BROKER_SUSPEND_FAILED']]);
+  });
+});
