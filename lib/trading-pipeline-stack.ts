@@ -425,7 +425,7 @@ export class TradingPipelineStack extends Stack {
   }
 
   /**
-   * Weekday schedule at the configured New York time (default 09:00: decisions before the open).
+   * Weekday schedule at the configured New York time (default 09:45: inside the 09:35–15:55 entry window).
    * No flexible window, two retries within 15 minutes, then the event goes to the DLQ (alarmed): a
    * missed slot must never start hours late.
    */

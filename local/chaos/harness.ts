@@ -31,6 +31,7 @@ import { DynamoRiskAudit } from '../../lambdas/adapters/dynamodb/risk-audit';
 import { DynamoRunArtifacts } from '../../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../../lambdas/adapters/dynamodb/trading-state';
 import { newYorkTime, type TradingCalendar } from '../../lambdas/core/calendar';
+import { DECISION_TIME_NY } from '../runner';
 import type { StrategyConfig } from '../../lambdas/core/config';
 import { effectiveTradingState, KILL_SWITCH_STATES, type KillSwitchState } from '../../lambdas/core/kill-switch';
 import { parseClientOrderId } from '../../lambdas/core/client-order-id';
@@ -168,7 +169,7 @@ export async function runChaosCase(env: ChaosEnvironment, scenario: ChaosScenari
   for (const [i, plan] of scenario.sessions.entries()) {
     const date = startIndex[i]!;
     const session = env.tradingCalendar.session(date);
-    clock.advanceTo(newYorkTime(date, 9, 0));
+    clock.advanceTo(newYorkTime(date, DECISION_TIME_NY.hour, DECISION_TIME_NY.minute));
     await killSwitch.write(plan.killSwitch);
     const runIds = Array.from({ length: plan.executions }, (_, n) => `${strategyId}-${date}-${n}`);
     const trade = (runId: string) => tradeUntilClose(deps, env, plan, runId, date);
@@ -377,8 +378,10 @@ export async function startChaosEnvironment(options: ChaosEnvironmentOptions): P
     tradingCalendar,
     window,
     symbols: options.symbols ?? ['AAPL', 'AMZN', 'BA', 'INTC', 'MSFT', 'NVDA', 'UNH', 'V'],
-    // A compact book so a few sessions see entries, fills, stop-outs and stale cancels.
-    config: parseStrategyConfig({ maxCandidates: 4, maxOpenPositions: 4 }),
+    // A compact book so a few sessions see entries, fills, stop-outs and stale cancels. The regime
+    // filter is off: the bundled SPY ends 2017-12-29, so in this January 2018 window it would refuse
+    // every entry as stale and leave the order-safety invariants nothing to check.
+    config: parseStrategyConfig({ maxCandidates: 4, maxOpenPositions: 4, regimeFilter: false }),
   };
   return {
     env,

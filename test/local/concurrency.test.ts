@@ -50,7 +50,9 @@ describe(`${N} concurrent executions of one schedule slot`, { timeout: 120_000 }
     dynamo = await startLocalDynamo(join(dir, 'dynamodb'));
     const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const tables = localTableNames();
-    const config = parseStrategyConfig({});
+    // Regime filter off: the bundled SPY ends 2017-12-29, so on 2018-02-07 it would refuse every entry
+    // as stale and there would be no orders whose uniqueness this test checks.
+    const config = parseStrategyConfig({ regimeFilter: false });
     const clock = new SimClock(newYorkTime(DATE, DECISION_TIME_NY.hour, DECISION_TIME_NY.minute)); // the scheduled slot: 09:45 New York
     const marketData = new CsvMarketData({ dataDir: join(ROOT, 'data/daily') });
     const calendar = new CsvCalendar({ file: join(ROOT, 'data/calendars/xnys-sessions-1990-2023.csv') });
