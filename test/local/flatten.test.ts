@@ -6,27 +6,13 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseStrategyConfig } from '../../lambdas/core/config';
 import type { RangeReport } from '../../local/report';
-import { runLocal, type LocalRunOptions } from '../../local/runner';
+import { runLocal } from '../../local/runner';
+import { bundledRun } from '../support/local-run';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-
-function options(sessions: string[], config: unknown, stateDir: string, extra: Partial<LocalRunOptions> = {}): LocalRunOptions {
-  return {
-    sessions,
-    dataDir: join(ROOT, 'data/daily'),
-    stateDir,
-    calendarFile: join(ROOT, 'data/calendars/xnys-sessions-1990-2023.csv'),
-    aslFile: join(ROOT, 'state-machines/trading-pipeline.asl.json'),
-    config: parseStrategyConfig(config),
-    initialCash: '100000',
-    print: () => undefined,
-    ...extra,
-  };
-}
+const options = bundledRun;
 
 describe('end-of-day flatten (endOfDayFlatten: true)', { timeout: 300_000 }, () => {
   // Day 1 trades normally (positions held overnight under their stops); from day 2 the strategy

@@ -49,9 +49,10 @@ describe('npm start: one trading day through the state machine', { timeout: 240_
     first = runSession(stateDir);
   });
 
-  it('trades the last session in the bundled data over a 50+ symbol universe', () => {
+  it('trades the latest session the bundled data can decide (SPY, which the regime filter needs, ends 2017-12-29) over a 50+ symbol universe', () => {
     const { report, result } = first;
-    expect(report.tradingDate).toBe('2018-02-07');
+    expect(report.tradingDate).toBe('2018-01-02');
+    expect(result.stdout).toContain('note: the benchmark SPY ends 2017-12-29; the regime filter needs it, so the default session is 2018-01-02');
     expect(report.universe.length).toBeGreaterThanOrEqual(50);
     expect(report.killSwitch).toBe('ARMED');
     expect(report.tradingState).toBe('ACTIVE');
@@ -110,7 +111,7 @@ describe('npm start: one trading day through the state machine', { timeout: 240_
   });
 
   it('rerunning the same date is a duplicate of the slot: it trades nothing, and the ledger and broker still agree', () => {
-    const again = runSession(stateDir, ['--date', '2018-02-07']);
+    const again = runSession(stateDir, ['--date', '2018-01-02']);
     expect(again.report.duplicateOf).toBe(first.report.runId);
     expect(again.result.stdout).toMatch(/DUPLICATE: execution .* owns this session.s slot/);
     expect(again.report.orders.map((o) => o.clientOrderId).sort()).toEqual(first.report.orders.map((o) => o.clientOrderId).sort());
@@ -124,9 +125,9 @@ describe('npm start: one trading day through the state machine', { timeout: 240_
   });
 
   it('refuses to replay a date before the account has already traded (exit 2, names the problem)', () => {
-    const result = cli(['--state-dir', stateDir, '--date', '2018-02-01']);
+    const result = cli(['--state-dir', stateDir, '--date', '2017-12-28']);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/already traded through 2018-02-07; cannot run 2018-02-01/);
+    expect(result.stderr).toMatch(/already traded through 2018-01-02; cannot run 2017-12-28/);
   });
 });
 
@@ -193,7 +194,10 @@ describe('npm start --from/--to: one execution per session on one account', { ti
   it('writes a range report with every session and a summary', () => {
     const stateDir = tempDir('range');
     const reportFile = join(stateDir, 'range.json');
-    const result = cli(['--state-dir', stateDir, '--from', '2018-01-26', '--to', '2018-02-07', '--report', reportFile]);
+    // Regime filter off: the bundled SPY ends 2017-12-29, so it would refuse every 2018 entry as stale.
+    const result = cli(['--state-dir', stateDir, '--from', '2018-01-26', '--to', '2018-02-07', '--report', reportFile], {
+      STRATEGY_CONFIG: JSON.stringify({ regimeFilter: false }),
+    });
     expect(result.status, result.stderr).toBe(0);
     const range = JSON.parse(readFileSync(reportFile, 'utf8')) as RangeReport;
     expect(range.days.map((d) => d.tradingDate)).toEqual([
@@ -218,7 +222,7 @@ describe('npm start: unfilled entries are cancelled after the close, confirmed w
     const reportFile = join(stateDir, 'range.json');
     // Limit at the last close (no 50 bps allowance): some sessions open higher and never come back.
     const result = cli(['--state-dir', stateDir, '--from', '2018-01-02', '--to', '2018-01-05', '--report', reportFile], {
-      STRATEGY_CONFIG: JSON.stringify({ entryLimitBps: 0 }),
+      STRATEGY_CONFIG: JSON.stringify({ entryLimitBps: 0, regimeFilter: false }),
     });
     expect(result.status, result.stderr).toBe(0);
     const range = JSON.parse(readFileSync(reportFile, 'utf8')) as RangeReport;
@@ -270,7 +274,10 @@ describe('npm start --fault-profile: seeded faults, reproducible, never a double
   const run = (seed: string) => {
     const stateDir = tempDir(`faults-${seed}`);
     const reportFile = join(stateDir, 'report.json');
-    const result = cli(['--state-dir', stateDir, '--report', reportFile, '--fault-profile', 'hostile', '--seed', seed, ...range]);
+    // Regime filter off: the bundled SPY ends 2017-12-29, so it would refuse every 2018 entry as stale.
+    const result = cli(['--state-dir', stateDir, '--report', reportFile, '--fault-profile', 'hostile', '--seed', seed, ...range], {
+      STRATEGY_CONFIG: JSON.stringify({ regimeFilter: false }),
+    });
     const account = JSON.parse(readFileSync(join(stateDir, 'paper-account.json'), 'utf8')) as { state: { orders: Array<{ clientOrderId: string }> } };
     return { result, report: JSON.parse(readFileSync(reportFile, 'utf8')) as RangeReport, account };
   };

@@ -10,26 +10,15 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseStrategyConfig, type StrategyConfig } from '../../lambdas/core/config';
 import type { RangeReport, SessionReport } from '../../local/report';
 import { runLocal } from '../../local/runner';
-
-const ROOT = resolve(import.meta.dirname, '../..');
+import { bundledRun } from '../support/local-run';
 
 async function replay(sessions: string[], config: Partial<StrategyConfig>, stateDir: string, killSwitch?: 'ARMED' | 'HALTED'): Promise<RangeReport> {
-  return runLocal({
-    sessions,
-    dataDir: join(ROOT, 'data/daily'),
-    stateDir,
-    calendarFile: join(ROOT, 'data/calendars/xnys-sessions-1990-2023.csv'),
-    aslFile: join(ROOT, 'state-machines/trading-pipeline.asl.json'),
-    config: parseStrategyConfig(config),
-    initialCash: '100000',
-    print: () => undefined,
-    ...(killSwitch ? { killSwitch } : {}),
-  });
+  return runLocal(bundledRun(sessions, config, stateDir, killSwitch ? { killSwitch } : {}));
 }
 
 const day = (r: RangeReport, date: string): SessionReport => {
