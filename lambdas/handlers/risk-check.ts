@@ -1,16 +1,24 @@
 /**
- * Step 4, risk-check: reads the kill switch (fresh, failing closed) and the trading-state latch,
- * reconciles the ledger with the broker BEFORE deciding anything (fail-closed: shared/reconcile.ts
- * syncs open orders, cancels stale entries of earlier sessions through cancel-and-verify, and
- * latches HALTED — or REDUCING if configured — with a CRITICAL alert on any discrepancy),
- * freezes the session's account snapshot, and decides every candidate with the pure risk kernel
- * (core/risk). Every decision records `allowed` and a `reason`.
+ * Step 4, risk-check: reads the kill switch (fresh, failing closed) and the trading-state latch
+ * (a re-arm after a halt clears it; after a MAX_DRAWDOWN halt it also restarts the high-water mark),
+ * keeps the optional broker-side suspend_trade in step with the kill switch, reconciles the ledger
+ * with the broker BEFORE deciding anything (shared/reconcile.ts: syncs open orders, cancels stale
+ * entries through cancel-and-verify, latches HALTED — or REDUCING — with a CRITICAL alert on any
+ * discrepancy), freezes the session's account snapshot, gathers the history (closing-equity curve,
+ * closed trades, today's entries, the kernel's memory, today's day lock) and decides every intent
+ * with the pure risk kernel (core/risk/kernel.ts). It then carries out the kernel's actions (latch,
+ * day lock, memory, alerts), writes every decision to the risk-audit table, and hands the decisions
+ * (entries and exits) to the orders step.
  *
- * The snapshot is frozen per session (first execution wins): a re-run or duplicated execution of
- * the same session decides against the same account and so produces the same intents — whose
+ * Actions: `trade` decides the ranked entries; `flatten` (by hand) and `end_of_day` (15:45, with
+ * endOfDayFlatten) decide an exit for every position and lock the day.
+ *
+ * The trade snapshot is frozen per session (first execution wins): a re-run or duplicated execution
+ * of the same session decides against the same account and so produces the same intents — whose
  * client_order_ids already exist — instead of new ones sized against positions it just opened.
+ * A lost broker connection pages CRITICAL (BROKER_CONNECTION_LOST) and decides nothing.
  *
- * Artifact in: SCORES, FEATURES. Artifact out: DECISIONS.
+ * Artifact in: SCORES, FEATURES, BENCHMARK_CLOSES. Artifact out: DECISIONS (DECISIONS#END_OF_DAY).
  */
 import { loadCalendar, type Deps } from '../wiring/deps';
 import { clearHaltIfRearmed, type EffectiveTradingState, type KillSwitchStatus } from '../core/kill-switch';

@@ -550,7 +550,6 @@ export function decideRisk(input: RiskInput): RiskResult {
   const medianNotional = notionals.length >= L.fatFingerMinHistory ? median(notionals) : null;
 
   const decisions: RiskDecision[] = [];
-  const exitsFor = new Set<string>();
 
   // ---- exits: always allowed, never larger than the position ----------------------------------
   // Exits of one symbol share its position: each is capped at what earlier exits left.
@@ -561,7 +560,6 @@ export function decideRisk(input: RiskInput): RiskResult {
     const decision = decideExit(x, left !== undefined && !left.isZero() ? left : undefined);
     decisions.push(decision);
     if (decision.allowed && decision.qty !== null && left !== undefined) remaining.set(x.symbol, left.minus(dec(decision.qty).times(left.s)));
-    exitsFor.add(x.symbol);
   };
   for (const x of input.intents) if (x.kind === 'exit') decideExitOf(x);
   if (actions.flatten) {
