@@ -3,8 +3,12 @@
  * Validated with zod; an invalid value throws an error naming the field and the value.
  */
 import { z } from 'zod';
+import { regimeCloseCount } from './risk/metrics';
 
 const fraction = (max: number) => z.number().gt(0).lte(max);
+
+/** Closes the regime filter needs with its defaults (273: max(SMA 200, 21 + 252)); see core/risk/metrics. */
+export const REGIME_MIN_BARS = regimeCloseCount();
 
 /** Ticker as the data sources spell it: upper-case letters, digits and '.', e.g. BRK.B. */
 export const SymbolSchema = z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'ticker must be 1-10 chars of A-Z, 0-9 or "."');
@@ -146,6 +150,9 @@ export const StrategyConfigSchema = z
     order('dailyLossSoftFraction', 'dailyLossHardFraction');
     order('drawdownReduceFraction', 'drawdownHaltFraction');
     order('sharpeStopAtOrBelow', 'sharpeReduceBelow');
+    if (c.regimeFilter && c.lookbackBars < REGIME_MIN_BARS) {
+      ctx.addIssue({ code: 'custom', path: ['lookbackBars'], message: `lookbackBars (${c.lookbackBars}) must be >= ${REGIME_MIN_BARS} while regimeFilter is on (SMA200 and the 1-year median of 21-day volatility)` });
+    }
     if (c.lossStreakReduceAt > c.lossStreakStopAt) {
       ctx.addIssue({ code: 'custom', path: ['lossStreakStopAt'], message: `lossStreakStopAt (${c.lossStreakStopAt}) must be >= lossStreakReduceAt (${c.lossStreakReduceAt})` });
     }
@@ -167,7 +174,8 @@ export function parseStrategyConfig(input: unknown = {}): StrategyConfig {
         (node, key) => (node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined),
         input,
       );
-      return `${path}=${JSON.stringify(value)}: ${issue.message}`;
+      // A cross-field check may name a field left at its default: say so rather than "undefined".
+      return `${path}=${value === undefined ? '(default)' : JSON.stringify(value)}: ${issue.message}`;
     });
     throw new Error(`invalid strategy config: ${problems.join('; ')}`);
   }

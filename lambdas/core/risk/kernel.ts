@@ -6,9 +6,9 @@
  * (handlers/risk-check.ts) and carry out the actions (latch, day lock, flatten, alerts).
  *
  * Every decision carries `allowed`, the `rule` that decided it and a `reason` of the form
- * `RULE_CODE: detail with values`, e.g. `MAX_POSITION_PCT: AAPL 1 sh = 12.4% NAV > 10.0%`. The
- * reason text of each code is built in exactly one place in this file, so a reason found in a
- * report leads to its rule by searching for `'RULE_CODE'` (with quotes).
+ * `RULE_CODE: detail with values`, e.g. `MAX_POSITION_PCT: AAPL 1 sh = 12.4% NAV > 10.0%`. Each code
+ * is produced by one rule block in this file, so a reason found in a report leads to its rule by
+ * searching this file for `RULE_CODE:` or `'RULE_CODE'`.
  *
  * States: risk-reducing orders (exits, stop-losses, flatten) are ALWAYS allowed (capped at the
  * position so an exit never opens a short). REDUCING blocks anything that adds exposure; HALTED
