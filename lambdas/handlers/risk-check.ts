@@ -261,6 +261,7 @@ async function decideRun(state: PipelineState, deps: Deps): Promise<RiskSummary>
   await deps.riskAudit.record(
     {
       runId: state.runId,
+      phase: action,
       tradingDate: state.tradingDate,
       at: now,
       tradingState: result.tradingState,
@@ -271,6 +272,7 @@ async function decideRun(state: PipelineState, deps: Deps): Promise<RiskSummary>
     },
     result.decisions.map((d, seq) => ({
       runId: state.runId,
+      phase: action,
       tradingDate: state.tradingDate,
       at: now,
       seq,

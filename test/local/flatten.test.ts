@@ -45,6 +45,9 @@ describe('end-of-day flatten (endOfDayFlatten: true)', { timeout: 300_000 }, () 
     const exitDecisions = d.decisions.filter((x) => x.kind === 'exit');
     expect(exitDecisions.map((x) => x.symbol).sort()).toEqual(held);
     expect(exitDecisions.every((x) => x.allowed && x.rule === 'EXIT')).toBe(true);
+    // The morning's decisions and the end-of-day exits are both in the risk-audit table.
+    expect(d.risk!.audited).toBe(d.decisions.length);
+    expect(d.decisions.filter((x) => x.kind === 'entry').length).toBeGreaterThan(0);
   });
 
   it('a flattened day does not stop the next day: it decides entries again, and flattens again at 15:45', () => {

@@ -4,8 +4,11 @@
  * force and every account-level limit reading.
  *
  *   pk = STRATEGY#<strategyId>#<session date>
- *   sk = RUN#<runId>#D#<nnn>   one decision (symbol, kind, allowed, rule, reason, qty)
- *   sk = RUN#<runId>#STATE     trading state and cause, size multiplier, readings, limits, metrics
+ *   sk = RUN#<runId>#<phase>#D#<nnn>   one decision (symbol, kind, allowed, rule, reason, qty)
+ *   sk = RUN#<runId>#<phase>#STATE     trading state and cause, size multiplier, readings, limits, metrics
+ *
+ * `phase` is the risk check's action (`trade`, `flatten`, `end_of_day`): one execution may decide
+ * twice (the morning entries and the end-of-day flatten), and each keeps its own records.
  *
  * Writes are idempotent: a retried risk check rewrites the same keys with the same content.
  */
@@ -16,6 +19,8 @@ import type { LimitReading, RiskDecision, RiskMetrics } from '../../core/risk/ke
 /** One decision as audited. */
 export interface AuditedDecision {
   runId: string;
+  /** The risk check's action: trade, flatten or end_of_day. */
+  phase: string;
   tradingDate: string;
   /** ISO-8601 UTC of the decision. */
   at: string;
@@ -34,6 +39,8 @@ export interface AuditedDecision {
 /** The account-level record of one run. */
 export interface AuditedRunState {
   runId: string;
+  /** The risk check's action: trade, flatten or end_of_day. */
+  phase: string;
   tradingDate: string;
   at: string;
   tradingState: EffectiveTradingState;
@@ -58,10 +65,10 @@ export class DynamoRiskAudit {
   /** Writes a run's state record and every decision (25 items per BatchWriteItem, unprocessed retried). */
   async record(state: AuditedRunState, decisions: readonly AuditedDecision[]): Promise<void> {
     const items = [
-      { pk: this.pk(state.tradingDate), sk: `RUN#${state.runId}#STATE`, type: 'STATE', data: JSON.stringify(state) },
+      { pk: this.pk(state.tradingDate), sk: `RUN#${state.runId}#${state.phase}#STATE`, type: 'STATE', data: JSON.stringify(state) },
       ...decisions.map((d) => ({
         pk: this.pk(d.tradingDate),
-        sk: `RUN#${d.runId}#D#${String(d.seq).padStart(3, '0')}`,
+        sk: `RUN#${d.runId}#${d.phase}#D#${String(d.seq).padStart(3, '0')}`,
         type: 'DECISION',
         ...d,
       })),

@@ -50,6 +50,7 @@ describe('risk audit', () => {
     const audit = new DynamoRiskAudit(dynamo.db, dynamo.tables.riskAudit, 'momo1');
     const state = {
       runId: 'run-1',
+      phase: 'trade',
       tradingDate: '2018-02-05',
       at: '2018-02-05T14:45:00.000Z',
       tradingState: { state: 'ACTIVE' as const, cause: 'KILL_SWITCH: kill switch is ARMED' },
@@ -62,7 +63,7 @@ describe('risk audit', () => {
       limits: { maxPositionFraction: 0.1 },
     };
     const decisions = Array.from({ length: 30 }, (_, seq) => ({
-      runId: 'run-1', tradingDate: '2018-02-05', at: state.at, seq, symbol: `S${seq}`, kind: 'entry' as const, action: 'buy_to_open' as const,
+      runId: 'run-1', phase: 'trade', tradingDate: '2018-02-05', at: state.at, seq, symbol: `S${seq}`, kind: 'entry' as const, action: 'buy_to_open' as const,
       allowed: seq === 0, rule: seq === 0 ? ('OK' as const) : ('MAX_OPEN_POSITIONS' as const), reason: seq === 0 ? 'OK: buy 1 S0' : 'MAX_OPEN_POSITIONS: 10 held or pending >= limit 10', qty: seq === 0 ? '1' : null, adjustedQty: null,
     }));
     await audit.record(state, decisions);
@@ -73,5 +74,10 @@ describe('risk audit', () => {
     expect(read.decisions[0]).toEqual(decisions[0]);
     expect(read.decisions.map((d) => d.seq)).toEqual(decisions.map((d) => d.seq));
     expect((await audit.listSession('2018-02-06')).decisions).toEqual([]);
+    // The same execution's end-of-day flatten keeps its own records next to the morning's.
+    await audit.record({ ...state, phase: 'end_of_day' }, [{ ...decisions[0]!, phase: 'end_of_day', kind: 'exit', action: 'sell_to_close', rule: 'EXIT', reason: 'EXIT: sell 1 S0' }]);
+    const both = await audit.listSession('2018-02-05');
+    expect(both.states.map((s) => s.phase).sort()).toEqual(['end_of_day', 'trade']);
+    expect(both.decisions).toHaveLength(31);
   });
 });
