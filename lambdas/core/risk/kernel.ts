@@ -370,6 +370,12 @@ export function decideRisk(input: RiskInput): RiskResult {
   } else {
     readings.push({ rule: 'MAX_DRAWDOWN', status: 'ok', detail: `drawdown ${pct(drawdown)} (reduce at -${pct(L.drawdownReduceFraction, 1)}, halt at -${pct(L.drawdownHaltFraction, 1)})` });
   }
+  // A MAX_DRAWDOWN halt means flat: while it is latched, any position still open (a closing order
+  // that was refused, a cancel that could not be confirmed) is flattened again on every run.
+  const stillOpen = account.positions.filter((p) => !dec(p.qty).isZero()).map((p) => p.symbol);
+  if (!actions.flatten && input.latch.state === 'HALTED' && input.latch.cause.startsWith('MAX_DRAWDOWN') && stillOpen.length > 0) {
+    actions.flatten = { cause: `MAX_DRAWDOWN: completing the flatten latched at ${input.latch.since}; still open: ${stillOpen.join(', ')}` };
+  }
 
   // Day lock set earlier today (a flattened day cannot reopen; a locked day stays locked).
   const today = input.session?.date;

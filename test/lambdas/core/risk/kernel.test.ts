@@ -305,12 +305,18 @@ describe('MAX_DRAWDOWN and DRAWDOWN_REDUCE (from the high-water mark 100,000)', 
       ['JPM', 'sell_to_close', '3', true, 'EXIT', 'flatten'],
     ]);
 
-    // Next run, latch persisted and memory carried: no second flatten, no second CRITICAL.
-    const again = run({ account: { equity: '79999', cash: '50000', positions }, memory: r.memory, latch: r.actions.latch! });
+    // Next run, latch persisted, memory carried and the flatten done: no second flatten or CRITICAL.
+    const again = run({ account: { equity: '79999', cash: '79999' }, memory: r.memory, latch: r.actions.latch! });
     expect(again.actions.flatten).toBeNull();
     expect(again.actions.latch).toBeNull();
     expect(alertsOf(again, 'MAX_DRAWDOWN')).toEqual([]);
     expect(firstEntry(again).allowed).toBe(false);
+    // Had a position survived the flatten, the next run flattens it again (still no second CRITICAL).
+    const unfinished = run({ account: { equity: '79999', cash: '50000', positions }, memory: r.memory, latch: r.actions.latch! });
+    expect(unfinished.actions.flatten?.cause).toMatch(/^MAX_DRAWDOWN: completing the flatten latched at /);
+    expect(unfinished.actions.latch).toBeNull();
+    expect(alertsOf(unfinished, 'MAX_DRAWDOWN')).toEqual([]);
+    expect(exits(unfinished).map((x) => x.symbol)).toEqual(['MSFT', 'XOM', 'JPM']);
   });
 
   // In floats 80000 / 100000 - 1 = -0.19999999999999996, which is NOT <= -0.2: the kernel compares in
@@ -1066,5 +1072,24 @@ describe('kernel gaps (fixed)', () => {
     expect(r.actions.flatten).not.toBeNull();
     const sold = exits(r).filter((d) => d.allowed && d.symbol === 'MSFT').reduce((s, d) => s + Number(d.qty), 0);
     expect(sold).toBe(10);
+  });
+});
+
+describe('MAX_DRAWDOWN halt completes its flatten', () => {
+  it('while the MAX_DRAWDOWN latch holds, a position still open is flattened again (even back above -20%)', () => {
+    // Equity 85,000 is 15% below the 100,000 high-water mark: back above the -20% rung.
+    const r = run({
+      latch: { state: 'HALTED', cause: 'MAX_DRAWDOWN: equity 79,000.00 USD ...', since: '2018-02-05T14:45:00.000Z' },
+      account: { equity: '85000', cash: '84000', positions: [position('MSFT', '10', '100')] },
+      memory: mem(),
+    });
+    expect(r.actions.flatten?.cause).toBe('MAX_DRAWDOWN: completing the flatten latched at 2018-02-05T14:45:00.000Z; still open: MSFT');
+    expect(r.actions.latch).toBeNull();
+    expect(exits(r)).toEqual([expect.objectContaining({ symbol: 'MSFT', allowed: true, rule: 'EXIT', qty: '10', purpose: 'flatten' })]);
+  });
+
+  it('a MAX_DRAWDOWN latch with nothing open asks for no flatten', () => {
+    const r = run({ latch: { state: 'HALTED', cause: 'MAX_DRAWDOWN: x', since: '2018-02-05T14:45:00.000Z' }, memory: mem() });
+    expect(r.actions.flatten).toBeNull();
   });
 });
