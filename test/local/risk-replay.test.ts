@@ -104,6 +104,35 @@ describe('risk replay over the bundled data', { timeout: 600_000 }, () => {
     });
   });
 
+  describe('2015-08-24 (flash crash) with the book kept open: the gap down at the open is a daily loss', () => {
+    // The regime filter and the loss-streak stop are relaxed so the book is still invested on the
+    // morning of 2015-08-24: the 09:45 marks (at the open) then show the day's loss.
+    const overrides = { regimeFilter: false, lossStreakReduceAt: 50, lossStreakStopAt: 50 };
+    const limits = parseStrategyConfig(overrides);
+    let r: RangeReport;
+    beforeAll(async () => {
+      r = await replay(['2015-08-17', '2015-08-18', '2015-08-19', '2015-08-20', '2015-08-21', '2015-08-24', '2015-08-25'], overrides, mkdtempSync(join(tmpdir(), 'tp-aug15-open-')));
+    });
+
+    it('the ladders fire as specified on every day', () => expectLaddersAsSpecified(r, limits));
+
+    it('on 2015-08-24 the gap down is a -1.95% day at 09:45: the soft stop halves every entry, HIGH alert past half the limit', () => {
+      const crash = day(r, '2015-08-24');
+      expect(crash.risk!.metrics!.dailyPnlFraction).toBeCloseTo(-0.0195, 4);
+      expect(fired(crash, 'DAILY_LOSS_SOFT')!.detail).toMatch(/^DAILY_LOSS_SOFT: day P&L -1\.95% of session start equity [\d,.]+ USD <= -1\.50%; size x 0\.5$/);
+      expect(fired(crash, 'DAILY_LOSS_LIMIT')).toBeUndefined();
+      expect(crash.risk!.sizeMultiplier).toBe(0.5);
+      expect(crash.alerts.filter((a) => a.type === 'DAILY_LOSS').map((a) => a.severity)).toEqual(['HIGH']);
+      const allowed = crash.decisions.filter((x) => x.kind === 'entry' && x.allowed);
+      expect(allowed.length).toBeGreaterThan(0);
+      for (const x of allowed) expect(x.reason).toContain('size x 0.5 (DAILY_LOSS_SOFT)');
+      // Automatic resume the next session: nothing of 2015-08-24's ladder carries over.
+      const next = day(r, '2015-08-25');
+      expect(fired(next, 'DAILY_LOSS_SOFT') ?? fired(next, 'DAILY_LOSS_LIMIT')).toBeUndefined();
+      expect(next.risk!.dayLock).toBeNull();
+    });
+  });
+
   describe('2018-02-05 (Volmageddon), tight drawdown limits: flatten, HALTED until re-armed', () => {
     // Tightened so the real January-February 2018 moves reach the rungs; the regime filter is off
     // because the bundled SPY ends 2017-12-29 (it would refuse every entry as stale).

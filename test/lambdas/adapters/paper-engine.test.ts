@@ -750,6 +750,24 @@ describe('paper engine: a session in two phases (open, then close)', () => {
     expect(next.orders[0]).toMatchObject({ status: 'filled', filledAvgPrice: '98', filledAt: TUE.openUtc });
   });
 
+  it('on a gap-down day, a buy limit submitted during the session fills at the worst price the bar traded (its high), never above it', () => {
+    // Limit 100, but the whole bar traded in 90..95: paying 100 would be a price that never traded.
+    const gap = bar(MON.date, 92, 95, 90, 93);
+    const opened = open(fresh(), MON, { AAA: gap });
+    const { state, order: o } = submit(opened, {}, intraday(MON));
+    const closed = play(state, MON, { AAA: gap });
+    expect(order(closed, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '95', filledAt: MON.closeUtc });
+    expect(closed.cash).toBe('9050'); // 10 000 − 10 sh × 95
+  });
+
+  it('on a gap-up day, a sell limit submitted during the session fills at the bar low, never below it', () => {
+    const gap = bar(TUE.date, 66, 70, 65, 68); // limit 60, whole bar above it
+    const held = open(holding('10', 50), TUE, { AAA: gap });
+    const { state, order: o } = submit(held, { clientOrderId: 's', side: 'sell', limitPrice: '60', qty: '10' }, intraday(TUE));
+    const closed = play(state, TUE, { AAA: gap });
+    expect(order(closed, o.id)).toMatchObject({ status: 'filled', filledAvgPrice: '65', filledAt: TUE.closeUtc });
+  });
+
   it('fills a sell limit submitted during the session at the limit when the high reaches it', () => {
     const held = open(holding('10', 50), TUE, { AAA: bar(TUE.date, 61, 62, 58, 59) });
     const { state, order: o } = submit(held, { clientOrderId: 's', side: 'sell', limitPrice: '60', qty: '10' }, intraday(TUE));

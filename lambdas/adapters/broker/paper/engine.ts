@@ -21,9 +21,10 @@
  *   stop leg that went live at the open is checked against the rest of the bar (pessimistic: the
  *   low is assumed to come after the entry).
  * - Orders submitted while D was open (after its open, before its close) are eligible on D's bar
- *   but NOT at its open, which had passed: a buy limit fills at the limit when low ≤ limit and a
- *   sell limit at the limit when high ≥ limit (pessimistic: never at a better price, since the
- *   price at the moment of submission is unknown inside a daily bar); a MARKET order fills at D's
+ *   but NOT at its open, which had passed: a buy limit fills when low ≤ limit at min(limit, high),
+ *   a sell limit when high ≥ limit at max(limit, low) — the worst price the bar traded within the
+ *   limit (pessimistic, since the price at the moment of submission is unknown inside a daily bar,
+ *   but never a price the bar did not trade, e.g. on a gap-down day); a MARKET order fills at D's
  *   close (the time inside a daily bar is unknown; the close is the one later price known); a
  *   sell stop fills at the stop when low ≤ stop. Buying power for such a market buy is reserved
  *   at the latest known price (the open mark).
@@ -600,12 +601,16 @@ function intrabarFill(order: PaperOrder, bar: Bar): FillAt | undefined {
 }
 
 /**
- * Fill of an order submitted while the session was open (its open had passed): limits at the
- * limit when the bar reaches it, never at a better price; market orders at the close.
+ * Fill of an order submitted while the session was open (its open had passed): a limit the bar
+ * reaches fills at the worst price the bar traded within the limit — min(limit, high) for a buy,
+ * max(limit, low) for a sell; market orders at the close.
  */
 function intradayFill(order: PaperOrder, bar: Bar): FillAt | undefined {
   if (order.type === 'market') return { price: dec(bar.close), atOpen: false };
-  return intrabarFill(order, bar);
+  const fill = intrabarFill(order, bar);
+  if (!fill) return undefined;
+  const worst = order.side === 'buy' ? Dec.min(fill.price, dec(bar.high)) : Dec.max(fill.price, dec(bar.low));
+  return { price: worst, atOpen: false };
 }
 
 /**
