@@ -8,8 +8,9 @@
  *       from the ledger's fills equal the broker's, and every open broker order is in the ledger;
  *   I3  at the end, no open position lacks a live stop-loss unless an UNPROTECTED_POSITION alert
  *       said so;
- *   I4  nothing is submitted while the effective trading state is not ACTIVE (kill switch not
- *       ARMED, or a HALTED/REDUCING latch), checked at the moment the broker receives the order.
+ *   I4  no entry is submitted while the effective trading state is not ACTIVE (kill switch not
+ *       ARMED, a HALTED/REDUCING latch, or the session's day lock), checked at the moment the broker
+ *       receives the order. Exits (risk-reducing sells) are always allowed and not checked.
  *
  * Used by the property test (test/local/chaos.test.ts, 1,000 seeded cases in CI) and by
  * `npm run chaos -- --cases N [--seed S]` (local/chaos/cli.ts).
@@ -145,8 +146,12 @@ export async function runChaosCase(env: ChaosEnvironment, scenario: ChaosScenari
 
   // I4 is checked where the order reaches the broker (after the fault injector let it through).
   const monitored = new SubmitMonitor(faulty, async (request) => {
+    const parts = parseClientOrderId(request.clientOrderId);
+    if (parts?.purpose !== 'entry') return; // exits are risk-reducing: always allowed
     const gate = effectiveTradingState(await readKillSwitch(killSwitch), await tradingState.getLatch());
+    const lock = await tradingState.getDayLock(parts.sessionDate);
     if (gate.state !== 'ACTIVE') violations.push(`I4 submitted ${request.clientOrderId} while ${gate.state} (${gate.cause})`);
+    else if (lock) violations.push(`I4 submitted ${request.clientOrderId} while the day is locked (${lock.cause})`);
   });
   const deps: Deps = {
     config,
