@@ -38,6 +38,8 @@ export interface SessionReport {
   universe: string[];
   benchmark: string;
   quarantined: Array<{ symbol: string; reason: string }>;
+  /** The day's P&L at the close on the daily-loss ladder (signed fraction, rung), or null. */
+  dailyLossAtClose: { fraction: number; rung: string } | null;
   /** The effective limits in force for this session's decisions (the strategy config). */
   limits: Record<string, unknown>;
   /** The risk kernel's account-level view: size multiplier, every limit reading, measurements. */
@@ -192,6 +194,7 @@ export async function buildSessionReport(
     universe: universe.universe,
     benchmark: universe.benchmark,
     quarantined: universe.quarantined,
+    dailyLossAtClose: verified.dailyLoss ? { fraction: verified.dailyLoss.fraction, rung: verified.dailyLoss.rung } : null,
     limits: decided?.limits ?? { ...deps.config },
     risk: decided
       ? {

@@ -13,8 +13,10 @@
  *   5. Execution quality: HIGH alert when fewer than `fillRateAlertBelow` of today's entries filled,
  *      or an entry filled more than `slippageAlertBps` worse than its decision price (the last close,
  *      recovered from the limit as limit / (1 + entryLimitBps / 10 000)).
- *   6. Records the session's closing equity and cash (the daily-loss ladder's next start, and the
- *      equity curve the metric gates read).
+ *   6. Judges the day's whole loss on the daily-loss ladder (the morning's check only saw it up to
+ *      09:45): CRITICAL DAILY_LOSS_LIMIT at the hard stop, HIGH DAILY_LOSS beyond half of it; then
+ *      records the session's closing equity and cash (tomorrow's daily-loss start, and the equity
+ *      curve the metric gates read).
  *
  * A failure on one order is collected, not thrown at once: reconciliation and the protection
  * check always run, and the step fails afterwards (so the state machine alerts) naming each order.
@@ -23,6 +25,7 @@
  */
 import { findUnprotectedPositions, parentFilledFromLedger, type Discrepancy, type LedgerFill, type UnprotectedPosition } from '../core/ledger';
 import { dec } from '../core/money';
+import { assessDailyLoss, type DailyLossAssessment } from '../core/risk/kernel';
 import type { Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
@@ -41,6 +44,8 @@ export interface VerificationArtifact {
   errors: string[];
   /** Fill rate and slippage of today's entries (absent in artifacts written before it existed). */
   quality?: ExecutionQuality;
+  /** The day's P&L at the close on the daily-loss ladder (HIGH / CRITICAL alerts raised from it). */
+  dailyLoss?: DailyLossAssessment;
 }
 
 /** Execution quality of one session's entries. Slippage in bps of the decision price, + = paid more. */
@@ -125,8 +130,22 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
   }
 
   // The session's closing equity: tomorrow's daily-loss start and a point of the metric gates' curve.
+  let dailyLoss: DailyLossAssessment | undefined;
   if (state.session.closeUtc && Date.parse(nowIso()) >= Date.parse(state.session.closeUtc)) {
     const account = await deps.broker.getAccount();
+    // The day's loss as the session closed: the morning's check saw only the loss up to 09:45.
+    const previous = (await deps.tradingState.listEquity(state.tradingDate, 1))[0];
+    const start = previous?.equity ?? (await deps.tradingState.getSnapshot(state.tradingDate))?.equity;
+    if (start !== undefined) {
+      dailyLoss = assessDailyLoss(dec(start), dec(account.equity), deps.config);
+      const alert = (severity: 'HIGH' | 'CRITICAL', type: string, message: string) =>
+        deps.alerts.publish({ severity, type, message, runId: state.runId, tradingDate: state.tradingDate, at: nowIso() });
+      if (dailyLoss.rung === 'hard') {
+        await alert('CRITICAL', 'DAILY_LOSS_LIMIT', `DAILY_LOSS_LIMIT: the session closed with ${dailyLoss.text} <= -${(100 * deps.config.dailyLossHardFraction).toFixed(2)}%`);
+      } else if (dailyLoss.beyondHalfLimit) {
+        await alert('HIGH', 'DAILY_LOSS', `DAILY_LOSS: the session closed with ${dailyLoss.text}, beyond half the -${(100 * deps.config.dailyLossHardFraction).toFixed(2)}% limit`);
+      }
+    }
     await deps.tradingState.putEquity({ date: state.tradingDate, equity: account.equity, cash: account.cash, at: nowIso() });
   }
 
@@ -138,6 +157,7 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     unprotected,
     errors,
     quality,
+    ...(dailyLoss ? { dailyLoss } : {}),
   };
   await deps.artifacts.put(state.runId, ARTIFACTS.verification, artifact, deps.clock.now());
   if (errors.length > 0) {

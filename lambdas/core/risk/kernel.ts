@@ -386,10 +386,10 @@ export function decideRisk(input: RiskInput): RiskResult {
 
   // Daily loss ladder, from the session's starting equity.
   const start = dec(history.sessionStartEquity, 'history.sessionStartEquity');
-  const dayPnlDec = start.gt(0) ? equity.div(start).minus(1) : new Dec(0);
-  const dayPnl = dayPnlDec.toNumber();
-  const dayText = `day P&L ${pct(dayPnl)} of session start equity ${formatUsd(start)} USD`;
-  if (dayPnlDec.lte(-L.dailyLossHardFraction)) {
+  const daily = assessDailyLoss(start, equity, L);
+  const dayPnl = daily.fraction;
+  const dayText = daily.text;
+  if (daily.rung === 'hard') {
     const cause = `DAILY_LOSS_LIMIT: ${dayText} <= -${pct(L.dailyLossHardFraction)}; day locked (HALTED until the next session)`;
     readings.push({ rule: 'DAILY_LOSS_LIMIT', status: 'halt', detail: cause });
     blocks.push({ rule: 'DAILY_LOSS_LIMIT', reason: cause });
@@ -398,14 +398,14 @@ export function decideRisk(input: RiskInput): RiskResult {
       actions.alerts.push({ severity: 'CRITICAL', type: 'DAILY_LOSS_LIMIT', message: cause });
     }
     halt(cause);
-  } else if (dayPnlDec.lte(-L.dailyLossSoftFraction)) {
+  } else if (daily.rung === 'soft') {
     const detail = `DAILY_LOSS_SOFT: ${dayText} <= -${pct(L.dailyLossSoftFraction)}; size x ${f}`;
     readings.push({ rule: 'DAILY_LOSS_SOFT', status: 'reduce', detail });
     factors.push(detail);
   } else {
     readings.push({ rule: 'DAILY_LOSS_LIMIT', status: 'ok', detail: `${dayText} (soft -${pct(L.dailyLossSoftFraction)}, hard -${pct(L.dailyLossHardFraction)})` });
   }
-  if (dayPnlDec.lte(dec(L.dailyLossHardFraction).div(-2)) && dayPnlDec.gt(-L.dailyLossHardFraction)) {
+  if (daily.beyondHalfLimit) {
     actions.alerts.push({ severity: 'HIGH', type: 'DAILY_LOSS', message: `DAILY_LOSS: ${dayText} is beyond half the -${pct(L.dailyLossHardFraction)} limit` });
   }
 
@@ -798,6 +798,32 @@ function decideExit(x: ExitIntent, heldQty: Dec | undefined): RiskDecision {
     };
   }
   return { ...base, allowed: true, rule: 'EXIT', qty: want.toString(), reason: `EXIT: ${x.side} ${want.toString()} ${x.symbol} to close (${x.purpose}: ${x.cause})` };
+}
+
+/** Where a day's P&L stands on the daily-loss ladder. */
+export interface DailyLossAssessment {
+  /** equity / sessionStartEquity − 1, signed fraction (−0.02 = a 2% loss). */
+  fraction: number;
+  /** hard: ≤ −dailyLossHardFraction; soft: ≤ −dailyLossSoftFraction; ok otherwise. */
+  rung: 'hard' | 'soft' | 'ok';
+  /** The loss is at or beyond half the hard limit (a HIGH alert), but not at the hard limit. */
+  beyondHalfLimit: boolean;
+  /** `day P&L -1.95% of session start equity 100,000.00 USD`. */
+  text: string;
+}
+
+/**
+ * The daily-loss ladder for one equity reading, compared in decimals (so exactly −2% is the hard
+ * stop). Used by the kernel before deciding and by cancel-verify on the session's closing equity.
+ * @param start the session's starting equity (the previous session's close), USD; ≤ 0 reads as no loss.
+ * @param equity the equity now, USD.
+ */
+export function assessDailyLoss(start: Dec, equity: Dec, limits: Pick<StrategyConfig, 'dailyLossSoftFraction' | 'dailyLossHardFraction'>): DailyLossAssessment {
+  const pnl = start.gt(0) ? equity.div(start).minus(1) : new Dec(0);
+  const text = `day P&L ${pct(pnl)} of session start equity ${formatUsd(start)} USD`;
+  const rung = pnl.lte(-limits.dailyLossHardFraction) ? 'hard' : pnl.lte(-limits.dailyLossSoftFraction) ? 'soft' : 'ok';
+  const beyondHalfLimit = rung !== 'hard' && pnl.lte(dec(limits.dailyLossHardFraction).div(-2));
+  return { fraction: pnl.toNumber(), rung, beyondHalfLimit, text };
 }
 
 /** True when a bar dated `lastBarDate` is at most `maxAge` sessions old given the sessions before today. */

@@ -131,3 +131,24 @@ describe('broker-side kill switch (suspend_trade)', () => {
     expect(alerts).toEqual([['HIGH', 'BROKER_SUSPEND_FAILED']]);
   });
 });
+
+describe('the daily-loss ladder on the closing equity (cancel-verify)', () => {
+  // The morning check sees the loss up to 09:45 only; after the close the day's whole loss is judged.
+  test.each([
+    ['97999.99', 'CRITICAL', 'DAILY_LOSS_LIMIT', 'hard'], // -2.00001%
+    ['98000', 'CRITICAL', 'DAILY_LOSS_LIMIT', 'hard'], // exactly -2%
+    ['98999', 'HIGH', 'DAILY_LOSS', 'ok'], // -1.001%: beyond half the limit
+    ['99001', undefined, undefined, 'ok'], // -0.999%
+  ] as const)('closing equity %s after 100,000: %s %s', async (equity, severity, type, rung) => {
+    const { cancelVerifyStep } = await import('../../../lambdas/handlers/cancel-verify');
+    await h.tradingState.putEquity({ date: DAY1, equity: '100000', cash: '100000', at: '2018-02-06T21:15:00.000Z' });
+    h.broker.account = { ...h.broker.account, equity, cash: equity };
+    h.clock.set('2018-02-07T21:15:00.000Z');
+    await cancelVerifyStep(state('run-4', DAY2), h.deps);
+    const loss = h.alerts.published.filter((a) => a.type === 'DAILY_LOSS' || a.type === 'DAILY_LOSS_LIMIT');
+    expect(loss.map((a) => [a.severity, a.type])).toEqual(severity ? [[severity, type]] : []);
+    const verified = await h.artifacts.get<{ dailyLoss: { rung: string } }>('run-4', ARTIFACTS.verification);
+    expect(verified.dailyLoss.rung).toBe(rung);
+    expect((await h.tradingState.listEquity('2018-02-08', 1))[0]).toMatchObject({ date: DAY2, equity });
+  });
+});
