@@ -1,11 +1,16 @@
 /**
- * Per-symbol features for the decision session: the last value of each indicator series computed
- * over a symbol's daily bars (see ./indicators for the formulas and their sources).
+ * Per-symbol features for the decision session: the last value of each feature series computed
+ * over a symbol's daily bars. The ten technical indicators (SMA 20/50, EMA 20, RSI 14, MACD
+ * 12/26/9, ATR 14, Bollinger 20/2, ADX 14, Stochastic 14/3/3, OBV, CCI 20) and ADV 20 come from the
+ * feature engine (./feature-engine, formulas in docs/FEATURES.md), so the live run and the research
+ * export (`npm run features`) compute them with the same code. The 20-bar return and volatility the
+ * momentum model ranks on come from ./indicators.
  *
  * Pure: no I/O, no clock.
  */
 import type { Bar } from './bars';
-import { atrWilder, logReturns, rollingStdev, rsiWilder, simpleReturn, sma } from './indicators';
+import { FeatureEngine, type EngineResult } from './feature-engine/engine';
+import { logReturns, rollingStdev, simpleReturn } from './indicators';
 
 /**
  * Features of one symbol as of the last bar used (the session before the decision session).
@@ -32,23 +37,93 @@ export interface SymbolFeatures {
   ret20: number;
   /** Sample stdev (n − 1) of the last 20 daily log returns, fraction per day, NOT annualized. */
   vol20: number;
-  /** 20-session average daily volume (simple mean of the last 20 volumes), shares. */
+  /** 20-session average daily volume (simple mean of the last 20 volumes), shares (engine `adv_20`). */
   adv20: number;
+  /** EMA(20) of closes, α = 2/21, seeded with the SMA of the first 20 closes given; USD per share (`ema_20`). */
+  ema20: number;
+  /** MACD line EMA12 − EMA26 of closes, USD per share (`macd_12_26_9`). */
+  macd: number;
+  /** MACD signal line, EMA9 of the MACD line, USD per share (`macd_signal_12_26_9`). */
+  macdSignal: number;
+  /** MACD histogram, line − signal, USD per share (`macd_hist_12_26_9`). */
+  macdHist: number;
+  /** Bollinger upper band SMA20 + 2 × population stdev of the last 20 closes, USD (`bb_upper_20_2`). */
+  bbUpper: number;
+  /** Bollinger lower band SMA20 − 2 × population stdev, USD (`bb_lower_20_2`). */
+  bbLower: number;
+  /** Wilder ADX(14), 0..100 (`adx_14`). */
+  adx14: number;
+  /** Slow stochastic %K (14, smoothed 3), 0..100 (`stoch_k_14_3_3`). */
+  stochK: number;
+  /** Slow stochastic %D (SMA 3 of %K), 0..100 (`stoch_d_14_3_3`). */
+  stochD: number;
+  /** On-balance volume from 0 at the first bar given, shares (`obv`). */
+  obv: number;
+  /** Lambert CCI(20) with the 0.015 constant, unitless (`cci_20`). */
+  cci20: number;
 }
 
 /** The numeric feature fields of {@link SymbolFeatures}, in report order (identity fields excluded). */
-export const FEATURE_COLUMNS = ['close', 'sma20', 'sma50', 'rsi14', 'atr14', 'ret20', 'vol20', 'adv20'] as const satisfies readonly (keyof SymbolFeatures)[];
+export const FEATURE_COLUMNS = [
+  'close',
+  'sma20',
+  'sma50',
+  'rsi14',
+  'atr14',
+  'ret20',
+  'vol20',
+  'adv20',
+  'ema20',
+  'macd',
+  'macdSignal',
+  'macdHist',
+  'bbUpper',
+  'bbLower',
+  'adx14',
+  'stochK',
+  'stochD',
+  'obv',
+  'cci20',
+] as const satisfies readonly (keyof SymbolFeatures)[];
+
+/** The engine column (docs/FEATURES.md) behind each engine-computed field of {@link SymbolFeatures}. */
+export const ENGINE_COLUMN_OF = {
+  sma20: 'sma_20',
+  sma50: 'sma_50',
+  rsi14: 'rsi_14',
+  atr14: 'atr_14',
+  adv20: 'adv_20',
+  ema20: 'ema_20',
+  macd: 'macd_12_26_9',
+  macdSignal: 'macd_signal_12_26_9',
+  macdHist: 'macd_hist_12_26_9',
+  bbUpper: 'bb_upper_20_2',
+  bbLower: 'bb_lower_20_2',
+  adx14: 'adx_14',
+  stochK: 'stoch_k_14_3_3',
+  stochD: 'stoch_d_14_3_3',
+  obv: 'obv',
+  cci20: 'cci_20',
+} as const satisfies Partial<Record<FeatureColumn, string>>;
 
 /** One of {@link FEATURE_COLUMNS}. */
 export type FeatureColumn = (typeof FEATURE_COLUMNS)[number];
 
-const SMA_SHORT = 20;
-const SMA_LONG = 50;
-const RSI_PERIOD = 14;
-const ATR_PERIOD = 14;
 const RET_LAG = 20;
 const VOL_PERIOD = 20;
-const ADV_PERIOD = 20;
+
+/**
+ * One engine for the process, its buffers reused from symbol to symbol (deterministic: a result
+ * depends only on the bars given, never on the symbol computed before).
+ */
+const engine = new FeatureEngine();
+const COLUMN_INDEX = new Map(engine.names.map((name, i) => [name, i]));
+
+function lastOf(result: EngineResult, name: string, n: number): number {
+  const index = COLUMN_INDEX.get(name);
+  if (index === undefined) throw new Error(`feature engine has no column ${name}`);
+  return (result.values[index] as Float64Array)[n - 1] as number;
+}
 
 /**
  * Fewest bars {@link computeFeatures} accepts: 51.
@@ -102,25 +177,32 @@ export function computeFeatures(symbol: string, bars: readonly Bar[]): SymbolFea
     }
   }
 
+  const n = bars.length;
   const close = Float64Array.from(bars, (b) => b.close);
-  const high = Float64Array.from(bars, (b) => b.high);
-  const low = Float64Array.from(bars, (b) => b.low);
-  const volume = Float64Array.from(bars, (b) => b.volume);
+  const input = {
+    open: Float64Array.from(bars, (b) => b.open),
+    high: Float64Array.from(bars, (b) => b.high),
+    low: Float64Array.from(bars, (b) => b.low),
+    close,
+    volume: Float64Array.from(bars, (b) => b.volume),
+    benchClose: null,
+  };
 
   let features: SymbolFeatures;
   try {
+    const result = engine.compute(input, n);
+    const fromEngine = {} as Record<keyof typeof ENGINE_COLUMN_OF, number>;
+    for (const [field, column] of Object.entries(ENGINE_COLUMN_OF)) {
+      fromEngine[field as keyof typeof ENGINE_COLUMN_OF] = lastOf(result, column, n);
+    }
     features = {
       symbol,
-      asOf: (bars[bars.length - 1] as Bar).date,
-      bars: bars.length,
-      close: last(close),
-      sma20: last(sma(close, SMA_SHORT)),
-      sma50: last(sma(close, SMA_LONG)),
-      rsi14: last(rsiWilder(close, RSI_PERIOD)),
-      atr14: last(atrWilder(high, low, close, ATR_PERIOD)),
+      asOf: (bars[n - 1] as Bar).date,
+      bars: n,
+      close: close[n - 1] as number,
+      ...fromEngine,
       ret20: last(simpleReturn(close, RET_LAG)),
       vol20: last(rollingStdev(logReturns(close), VOL_PERIOD)),
-      adv20: last(sma(volume, ADV_PERIOD)),
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -10,8 +10,9 @@
  * message names the argument, the index and the value, e.g. `period must be an integer >= 1, got 0`
  * or `close[3] must be a finite number > 0, got -1`.
  *
- * Conventions follow J. Welles Wilder Jr., "New Concepts in Technical Trading Systems" (1978), as
- * implemented by TA-Lib (ta_RSI.c / ta_ATR.c, default non-Metastock mode, unstable period 0).
+ * The Wilder indicators (RSI, ATR) and the rest of the technical set live in the feature engine
+ * (./feature-engine, docs/FEATURES.md); this module keeps the small helpers the momentum model and
+ * the risk metrics use.
  *
  * Pure: no I/O, no clock.
  */
@@ -54,18 +55,6 @@ function finiteOrNaNSeries(name: string, values: ArrayLike<number>): Float64Arra
   return out;
 }
 
-/** Throws unless every named series has the length of the first one. */
-function assertSameLength(series: ReadonlyArray<readonly [string, ArrayLike<number>]>): void {
-  const [firstName, first] = series[0] as readonly [string, ArrayLike<number>];
-  for (const [name, values] of series) {
-    if (values.length !== first.length) {
-      throw new RangeError(
-        `${name} must have the same length as ${firstName}: ${name}.length ${values.length} != ${firstName}.length ${first.length}`,
-      );
-    }
-  }
-}
-
 /** See {@link sma}: rebuild the window sum when a removed value exceeds this multiple of it. */
 const SMA_REBUILD_RATIO = 1e3;
 
@@ -79,7 +68,7 @@ function nanArray(n: number): Float64Array {
  * - Shape/units: same length and units as `values`.
  * - Warm-up: `out[t]` is NaN for `t < period - 1`; the first value is at index `period - 1`.
  * - Missing data: a window that contains a NaN gives NaN (so SMAs of series with their own warm-up,
- *   e.g. `sma(rsiWilder(c), 5)`, come out right); later NaN-free windows are defined again.
+ *   e.g. `sma(rollingStdev(r, 20), 5)`, come out right); later NaN-free windows are defined again.
  * - Precision: running sum with Neumaier (improved Kahan–Babuška) compensation (Neumaier 1974,
  *   "Rundungsfehleranalyse einiger Verfahren zur Summation endlicher Summen"), resummed from scratch
  *   each time the window has fully turned over, and also whenever a value that left the window is
@@ -132,121 +121,6 @@ export function sma(values: ArrayLike<number>, period: number): Float64Array {
       }
     }
     if (nansInWindow === 0) out[t] = (sum + comp) / period;
-  }
-  return out;
-}
-
-/** RSI from Wilder's smoothed average gain and loss; flat market (both 0) reads a neutral 50. */
-function rsiFromAverages(avgGain: number, avgLoss: number): number {
-  const total = avgGain + avgLoss;
-  // 100·(g/total), not (100·g)/total: g/total <= 1 exactly in floating point, so the result never
-  // leaves [0, 100] and is exactly 100 when avgLoss = 0.
-  return total === 0 ? 50 : 100 * (avgGain / total);
-}
-
-/**
- * Wilder's Relative Strength Index (Wilder 1978, ch. VI; TA-Lib `TA_RSI` conventions).
- *
- * - Changes: `d_t = close_t - close_{t-1}` for t >= 1; gain_t = max(d_t, 0), loss_t = max(-d_t, 0).
- * - Seed: avgGain_period / avgLoss_period = simple mean of gain_1..gain_period / loss_1..loss_period.
- * - Smoothing (Wilder's, an EMA with alpha = 1/period): avg_t = (avg_{t-1}·(period-1) + x_t) / period.
- * - RSI_t = 100 − 100 / (1 + avgGain_t/avgLoss_t), computed as the algebraically equal
- *   100·avgGain/(avgGain + avgLoss) so no division by zero occurs. avgLoss = 0 (no losses) → 100;
- *   avgGain = 0 → 0; BOTH zero (price flat over the whole smoothing memory) → 50, a deliberate
- *   "neutral" choice (TA-Lib returns 0 there, which would read as maximally oversold).
- * - Shape/units: same length as `close`, values in [0, 100]. Warm-up: NaN for t < period; the first
- *   RSI is at index `period` (so a series of length <= period is all NaN).
- * @throws RangeError when `period` is not an integer >= 1 or a close is not a finite number.
- */
-export function rsiWilder(close: ArrayLike<number>, period = 14): Float64Array {
-  assertIntAtLeast('period', period, 1);
-  const c = finiteSeries('close', close);
-  const n = c.length;
-  const out = nanArray(n);
-  if (n <= period) return out;
-
-  let gainSum = 0;
-  let lossSum = 0;
-  for (let t = 1; t <= period; t++) {
-    const d = at(c, t) - at(c, t - 1);
-    if (d > 0) gainSum += d;
-    else lossSum -= d;
-  }
-  let avgGain = gainSum / period;
-  let avgLoss = lossSum / period;
-  out[period] = rsiFromAverages(avgGain, avgLoss);
-
-  for (let t = period + 1; t < n; t++) {
-    const d = at(c, t) - at(c, t - 1);
-    avgGain = (avgGain * (period - 1) + (d > 0 ? d : 0)) / period;
-    avgLoss = (avgLoss * (period - 1) + (d < 0 ? -d : 0)) / period;
-    out[t] = rsiFromAverages(avgGain, avgLoss);
-  }
-  return out;
-}
-
-/**
- * Wilder's True Range (Wilder 1978, ch. III; TA-Lib `TA_TRANGE`, except that index 0 is defined here).
- *
- * - TR_0 = high_0 − low_0 (no previous close yet);
- *   TR_t = max(high_t − low_t, |high_t − close_{t−1}|, |low_t − close_{t−1}|) for t >= 1.
- * - Shape/units: same length as the inputs, price units (USD per share); no warm-up NaN.
- * @throws RangeError when the three lengths differ, a value is not a finite number, or high_t < low_t.
- */
-export function trueRange(high: ArrayLike<number>, low: ArrayLike<number>, close: ArrayLike<number>): Float64Array {
-  assertSameLength([
-    ['high', high],
-    ['low', low],
-    ['close', close],
-  ]);
-  const h = finiteSeries('high', high);
-  const l = finiteSeries('low', low);
-  const c = finiteSeries('close', close);
-  const n = h.length;
-  const out = new Float64Array(n);
-  for (let t = 0; t < n; t++) {
-    const ht = at(h, t);
-    const lt = at(l, t);
-    if (ht < lt) throw new RangeError(`high[${t}] must be >= low[${t}], got high ${ht} < low ${lt}`);
-    if (t === 0) {
-      out[t] = ht - lt;
-    } else {
-      const prev = at(c, t - 1);
-      out[t] = Math.max(ht - lt, Math.abs(ht - prev), Math.abs(lt - prev));
-    }
-  }
-  return out;
-}
-
-/**
- * Wilder's Average True Range (Wilder 1978, ch. III; TA-Lib `TA_ATR` conventions).
- *
- * - Seed: ATR_period = simple mean of TR_1..TR_period. TR_0 (which has no previous close) is not
- *   used, exactly as TA-Lib does.
- * - Smoothing: ATR_t = (ATR_{t−1}·(period−1) + TR_t) / period for t > period.
- * - Shape/units: same length as the inputs, price units (USD per share). Warm-up: NaN for t < period;
- *   the first ATR is at index `period` (a series of length <= period is all NaN).
- * @throws RangeError when `period` is not an integer >= 1, or as {@link trueRange} does.
- */
-export function atrWilder(
-  high: ArrayLike<number>,
-  low: ArrayLike<number>,
-  close: ArrayLike<number>,
-  period = 14,
-): Float64Array {
-  assertIntAtLeast('period', period, 1);
-  const tr = trueRange(high, low, close);
-  const n = tr.length;
-  const out = nanArray(n);
-  if (n <= period) return out;
-
-  let sum = 0;
-  for (let t = 1; t <= period; t++) sum += at(tr, t);
-  let atr = sum / period;
-  out[period] = atr;
-  for (let t = period + 1; t < n; t++) {
-    atr = (atr * (period - 1) + at(tr, t)) / period;
-    out[t] = atr;
   }
   return out;
 }

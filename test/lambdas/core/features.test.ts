@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Bar } from '../../../lambdas/core/bars';
-import { computeFeatures, FEATURE_COLUMNS, FEATURE_MIN_BARS } from '../../../lambdas/core/features';
-import { atrWilder, rsiWilder } from '../../../lambdas/core/indicators';
+import { FeatureEngine } from '../../../lambdas/core/feature-engine/engine';
+import { computeFeatures, ENGINE_COLUMN_OF, FEATURE_COLUMNS, FEATURE_MIN_BARS } from '../../../lambdas/core/features';
+import { allTaRef, atrRef, rsiRef } from './feature-engine/ta-reference';
 
 const REL = 1e-9;
 
@@ -91,8 +92,9 @@ describe('computeFeatures', () => {
     const f = computeFeatures('AAPL', bars);
     expect(f.bars).toBe(300);
     expect(f.asOf).toBe(bars[299]!.date);
-    expect(f.rsi14).toBe(rsiWilder(c, 14)[299]);
-    expect(f.atr14).toBe(atrWilder(bars.map((b) => b.high), bars.map((b) => b.low), c, 14)[299]);
+    const cols = { open: bars.map((b) => b.open), high: bars.map((b) => b.high), low: bars.map((b) => b.low), close: c, volume: bars.map((b) => b.volume) };
+    expectClose(f.rsi14, rsiRef(c, 14)[299]!, 'rsi14');
+    expectClose(f.atr14, atrRef(cols, 14)[299]!, 'atr14');
     // the same last 51 bars alone give a different (less warmed-up) RSI
     expect(computeFeatures('AAPL', bars.slice(-51)).rsi14).not.toBe(f.rsi14);
     expectClose(f.sma50, c.slice(-50).reduce((a, b) => a + b, 0) / 50, 'sma50');
@@ -134,7 +136,8 @@ describe('computeFeatures', () => {
   it('throws naming the symbol and the feature when a result is not finite', () => {
     // Closes near the largest double: each bar is fine but the SMA sums overflow to Infinity.
     const bars = barsFromCloses(new Array<number>(60).fill(1e308), 0);
-    expect(() => computeFeatures('HUGE', bars)).toThrow(/^computeFeatures\(HUGE\): feature sma20 is not finite/);
+    // The engine's compensated rolling sums refuse the overflow before a non-finite value can escape.
+    expect(() => computeFeatures('HUGE', bars)).toThrow(/^computeFeatures\(HUGE\): rolling window \(.*\) overflowed: accumulator Infinity/);
   });
 
   it('does not mutate the bars', () => {
@@ -147,6 +150,49 @@ describe('computeFeatures', () => {
 
 describe('FEATURE_COLUMNS', () => {
   it('lists the numeric features in report order', () => {
-    expect(FEATURE_COLUMNS).toEqual(['close', 'sma20', 'sma50', 'rsi14', 'atr14', 'ret20', 'vol20', 'adv20']);
+    expect(FEATURE_COLUMNS).toEqual([
+      'close', 'sma20', 'sma50', 'rsi14', 'atr14', 'ret20', 'vol20', 'adv20',
+      'ema20', 'macd', 'macdSignal', 'macdHist', 'bbUpper', 'bbLower', 'adx14', 'stochK', 'stochD', 'obv', 'cci20',
+    ]);
+  });
+});
+
+describe('the pipeline uses the feature engine', () => {
+  const csv = readFileSync(new URL('../../../data/daily/MSFT_data.csv', import.meta.url), 'utf8');
+  const bars: Bar[] = csv
+    .trim()
+    .split(/\r?\n/)
+    .slice(1, 301)
+    .map((line) => {
+      const [date, open, high, low, close, volume] = line.split(',');
+      return { date: date!, open: Number(open), high: Number(high), low: Number(low), close: Number(close), volume: Number(volume) };
+    });
+  const f = computeFeatures('MSFT', bars);
+
+  it('takes each engine field bit for bit from the engine column named in ENGINE_COLUMN_OF', () => {
+    const engine = new FeatureEngine();
+    const cols = (k: 'open' | 'high' | 'low' | 'close' | 'volume') => Float64Array.from(bars, (b) => b[k]);
+    const result = engine.compute({ open: cols('open'), high: cols('high'), low: cols('low'), close: cols('close'), volume: cols('volume'), benchClose: null }, 300);
+    for (const [field, column] of Object.entries(ENGINE_COLUMN_OF)) {
+      const series = result.values[engine.names.indexOf(column)]!;
+      expect(f[field as keyof typeof ENGINE_COLUMN_OF], field).toBe(series[299]);
+    }
+  });
+
+  it('matches the independent reference formulas for the ten indicators on real bars', () => {
+    const ref = allTaRef({
+      open: bars.map((b) => b.open),
+      high: bars.map((b) => b.high),
+      low: bars.map((b) => b.low),
+      close: bars.map((b) => b.close),
+      volume: bars.map((b) => b.volume),
+    });
+    for (const [field, column] of Object.entries(ENGINE_COLUMN_OF)) {
+      if (column === 'adv_20') continue; // a statistics column, checked below
+      const expected = ref[column]?.[299];
+      if (expected === undefined) throw new Error(`no reference for ${column}`);
+      expectClose(f[field as keyof typeof ENGINE_COLUMN_OF], expected, field);
+    }
+    expectClose(f.adv20, bars.slice(-20).reduce((a, b) => a + b.volume, 0) / 20, 'adv20');
   });
 });

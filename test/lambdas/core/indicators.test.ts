@@ -2,14 +2,12 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  atrWilder,
   logReturns,
   rollingStdev,
-  rsiWilder,
   simpleReturn,
   sma,
-  trueRange,
 } from '../../../lambdas/core/indicators';
+import { atrInto, rsiInto } from '../../../lambdas/core/feature-engine/kernels/ta';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers and independent reference implementations (deliberately naive: loops straight from the
@@ -160,11 +158,6 @@ function naiveAtr(h: readonly number[], l: readonly number[], c: readonly number
   return out;
 }
 
-// A fixed 20-bar OHLC series with up, down, flat and gap days (made-up prices).
-const H20 = [10.5, 10.8, 11.2, 11.0, 10.9, 11.6, 11.9, 11.7, 11.4, 11.8, 12.3, 12.1, 12.0, 12.6, 12.4, 11.9, 12.2, 12.8, 13.1, 12.9];
-const L20 = [9.8, 10.1, 10.6, 10.5, 10.2, 10.9, 11.3, 11.1, 10.8, 11.2, 11.7, 11.6, 11.4, 11.9, 11.8, 11.2, 11.6, 12.1, 12.5, 12.3];
-const C20 = [10.2, 10.7, 11.0, 10.6, 10.6, 11.5, 11.4, 11.2, 11.3, 11.7, 12.2, 11.8, 11.9, 12.5, 11.9, 11.5, 12.1, 12.7, 12.6, 12.4];
-
 // ---------------------------------------------------------------------------------------------
 
 describe('sma', () => {
@@ -239,156 +232,6 @@ describe('sma', () => {
     const x = new Float64Array([3, 1, 2]);
     expectSeriesClose(sma(x, 2), [NaN, 2, 1.5]);
     expect(Array.from(x)).toEqual([3, 1, 2]);
-  });
-});
-
-describe('rsiWilder', () => {
-  it('matches a period-3 example computed by hand with exact fractions', () => {
-    // d = +1, -0.5, +1, -0.5, +1
-    // t=3 seed: avgGain 2/3, avgLoss 1/6 → RS 4 → RSI 80
-    // t=4: avgGain (2/3·2)/3 = 4/9, avgLoss (1/6·2 + 0.5)/3 = 5/18 → RS 8/5 → RSI 800/13
-    // t=5: avgGain (4/9·2 + 1)/3 = 17/27, avgLoss (5/18·2)/3 = 5/27 → RS 17/5 → RSI 850/11
-    const got = rsiWilder([10, 11, 10.5, 11.5, 11, 12], 3);
-    expectSeriesClose(got, [NaN, NaN, NaN, 80, 800 / 13, 850 / 11]);
-  });
-
-  it('matches the naive recursion and the closed form on a 20-bar series', () => {
-    for (const p of [1, 2, 5, 14]) {
-      const got = rsiWilder(C20, p);
-      expectSeriesClose(got, naiveRsi(C20, p), REL, `naive p=${p}`);
-      expectSeriesClose(got, closedFormRsi(C20, p), REL, `closed p=${p}`);
-    }
-  });
-
-  it('defaults to period 14 and has NaN exactly at indices < period', () => {
-    const got = rsiWilder(C20);
-    expect(nanIndices(got)).toEqual(range(14));
-    expect(nanIndices(rsiWilder(C20, 5))).toEqual(range(5));
-    // length <= period: nothing is defined yet
-    expect(nanIndices(rsiWilder(C20.slice(0, 14), 14))).toEqual(range(14));
-    expect(nanIndices(rsiWilder(C20.slice(0, 15), 14))).toEqual(range(14));
-  });
-
-  it('is 100 when there are no losses, 0 with no gains, 50 when flat', () => {
-    const up = range(30).map((i) => 100 + i * i * 0.1);
-    const got = rsiWilder(up, 14);
-    for (let t = 14; t < 30; t++) expect(got[t]).toBe(100);
-    // flats count as neither gain nor loss: rising with pauses is still 100
-    const upFlat = [1, 2, 2, 3, 3, 3, 4, 5];
-    expect(Array.from(rsiWilder(upFlat, 3)).slice(3)).toEqual([100, 100, 100, 100, 100]);
-    const down = range(20).map((i) => 50 - i);
-    for (const v of Array.from(rsiWilder(down, 5)).slice(5)) expect(v).toBe(0);
-    const flat = new Array<number>(20).fill(42);
-    for (const v of Array.from(rsiWilder(flat, 5)).slice(5)) expect(v).toBe(50);
-  });
-
-  it('stays in [0, 100], mirrors under negation and is scale-invariant (property)', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.double({ min: 1, max: 1000, noNaN: true }), { minLength: 2, maxLength: 120 }),
-        fc.integer({ min: 1, max: 30 }),
-        (c, p) => {
-          const r = rsiWilder(c, p);
-          expect(nanIndices(r)).toEqual(range(Math.min(p, c.length)));
-          const mirrored = rsiWilder(c.map((v) => -v), p);
-          const doubled = rsiWilder(c.map((v) => v * 2), p);
-          for (let t = p; t < c.length; t++) {
-            expect(r[t]).toBeGreaterThanOrEqual(0);
-            expect(r[t]).toBeLessThanOrEqual(100);
-            expect(Math.abs(r[t]! + mirrored[t]! - 100)).toBeLessThanOrEqual(1e-9);
-            expect(doubled[t]).toBe(r[t]); // ×2 is exact in binary floating point
-          }
-          expectSeriesClose(r, naiveRsi(c, p), REL, 'rsi');
-        },
-      ),
-    );
-  });
-
-  it('rejects bad periods and non-finite closes', () => {
-    expect(() => rsiWilder(C20, 0)).toThrow('period must be an integer >= 1, got 0');
-    expect(() => rsiWilder(C20, 2.5)).toThrow('period must be an integer >= 1, got 2.5');
-    expect(() => rsiWilder([1, NaN, 3], 1)).toThrow('close[1] must be a finite number, got NaN');
-    expect(() => rsiWilder([1, 2, -Infinity], 1)).toThrow('close[2] must be a finite number, got -Infinity');
-  });
-});
-
-describe('trueRange', () => {
-  it('matches hand values; TR_0 = high_0 - low_0', () => {
-    const h = [10, 10.5, 10.4, 11, 10.9, 10.3];
-    const l = [9, 9.8, 9.9, 10.1, 10, 9.5];
-    const c = [9.5, 10.2, 10, 10.8, 10.2, 9.6];
-    // TR: 1; max(.7, 1, .3)=1; max(.5, .2, .3)=.5; max(.9, 1, .1)=1; max(.9, .1, .8)=.9; max(.8, .1, .7)=.8
-    expectSeriesClose(trueRange(h, l, c), [1, 1, 0.5, 1, 0.9, 0.8]);
-  });
-
-  it('matches the naive definition on the 20-bar series', () => {
-    expectSeriesClose(trueRange(H20, L20, C20), naiveTrueRange(H20, L20, C20));
-  });
-
-  it('rejects mismatched lengths, non-finite values and high < low', () => {
-    expect(() => trueRange([1, 2], [1], [1, 2])).toThrow('low must have the same length as high: low.length 1 != high.length 2');
-    expect(() => trueRange([1, 2], [1, 1], [1])).toThrow('close must have the same length as high');
-    expect(() => trueRange([1, NaN], [1, 1], [1, 1])).toThrow('high[1] must be a finite number, got NaN');
-    expect(() => trueRange([2, 1], [1, 1.5], [1, 1])).toThrow('high[1] must be >= low[1], got high 1 < low 1.5');
-  });
-});
-
-describe('atrWilder', () => {
-  it('matches a period-3 example computed by hand', () => {
-    const h = [10, 10.5, 10.4, 11, 10.9, 10.3];
-    const l = [9, 9.8, 9.9, 10.1, 10, 9.5];
-    const c = [9.5, 10.2, 10, 10.8, 10.2, 9.6];
-    // seed = (TR1+TR2+TR3)/3 = (1+0.5+1)/3 = 5/6; then (5/6·2 + 0.9)/3 = 77/90; (77/90·2 + 0.8)/3 = 113/135
-    expectSeriesClose(atrWilder(h, l, c, 3), [NaN, NaN, NaN, 5 / 6, 77 / 90, 113 / 135]);
-  });
-
-  it('ignores TR_0 in the seed (TA-Lib convention)', () => {
-    const h = [1000, 10.5, 10.4, 11, 10.9];
-    const l = [1, 9.8, 9.9, 10.1, 10];
-    const c = [9.5, 10.2, 10, 10.8, 10.2];
-    expectClose(atrWilder(h, l, c, 3)[3], 5 / 6, REL, 'seed');
-  });
-
-  it('matches the naive recursion and the closed form on a 20-bar series', () => {
-    for (const p of [1, 3, 14]) {
-      const got = atrWilder(H20, L20, C20, p);
-      expectSeriesClose(got, naiveAtr(H20, L20, C20, p), REL, `naive p=${p}`);
-      expectSeriesClose(got, wilderClosedForm(naiveTrueRange(H20, L20, C20), p), REL, `closed p=${p}`);
-    }
-  });
-
-  it('defaults to period 14 with NaN exactly at indices < period', () => {
-    expect(nanIndices(atrWilder(H20, L20, C20))).toEqual(range(14));
-    expect(nanIndices(atrWilder(H20.slice(0, 14), L20.slice(0, 14), C20.slice(0, 14)))).toEqual(range(14));
-  });
-
-  it('is non-negative, scales with price and matches the naive recursion (property)', () => {
-    const bar = fc
-      .tuple(fc.double({ min: 1, max: 500, noNaN: true }), fc.double({ min: 0, max: 0.2, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }))
-      .map(([low, spread, pos]) => {
-        const high = low * (1 + spread);
-        return { high, low, close: low + (high - low) * pos };
-      });
-    fc.assert(
-      fc.property(fc.array(bar, { minLength: 1, maxLength: 120 }), fc.integer({ min: 1, max: 30 }), (bars, p) => {
-        const h = bars.map((b) => b.high);
-        const l = bars.map((b) => b.low);
-        const c = bars.map((b) => b.close);
-        const atr = atrWilder(h, l, c, p);
-        expect(nanIndices(atr)).toEqual(range(Math.min(p, bars.length)));
-        expectSeriesClose(atr, naiveAtr(h, l, c, p), REL, 'atr');
-        const twice = atrWilder(h.map((v) => 2 * v), l.map((v) => 2 * v), c.map((v) => 2 * v), p);
-        for (let t = p; t < bars.length; t++) {
-          expect(atr[t]).toBeGreaterThanOrEqual(0);
-          expect(twice[t]).toBe(2 * atr[t]!);
-        }
-      }),
-    );
-  });
-
-  it('rejects bad periods and mismatched lengths', () => {
-    expect(() => atrWilder(H20, L20, C20, 0)).toThrow('period must be an integer >= 1, got 0');
-    expect(() => atrWilder(H20, L20.slice(1), C20, 3)).toThrow('low must have the same length as high');
   });
 });
 
@@ -501,15 +344,18 @@ describe('real data: AAPL daily bars', () => {
     expect(close.length).toBeGreaterThan(1000);
   });
 
-  it('RSI(14) equals the naive references after warm-up', () => {
-    const got = rsiWilder(close, 14);
+  // RSI and ATR live in the feature engine now; these closed-form checks keep pinning its kernels.
+  it('RSI(14) of the feature engine equals the naive references after warm-up', () => {
+    const got = new Float64Array(close.length);
+    rsiInto(Float64Array.from(close), 14, got);
     expect(nanIndices(got)).toEqual(range(14));
     expectSeriesClose(got, naiveRsi(close, 14), REL, 'naive');
     expectSeriesClose(got, closedFormRsi(close, 14), REL, 'closed form');
   });
 
-  it('ATR(14) equals the naive references after warm-up', () => {
-    const got = atrWilder(high, low, close, 14);
+  it('ATR(14) of the feature engine equals the naive references after warm-up', () => {
+    const got = new Float64Array(close.length);
+    atrInto(Float64Array.from(high), Float64Array.from(low), Float64Array.from(close), 14, got);
     expect(nanIndices(got)).toEqual(range(14));
     expectSeriesClose(got, naiveAtr(high, low, close, 14), REL, 'naive');
     expectSeriesClose(got, wilderClosedForm(naiveTrueRange(high, low, close), 14), REL, 'closed form');

@@ -17,6 +17,17 @@ function feat(symbol: string, over: Partial<SymbolFeatures> = {}): SymbolFeature
     ret20: 0.04,
     vol20: 0.012,
     adv20: 1_000_000,
+    ema20: 106,
+    macd: 1.5,
+    macdSignal: 1.2,
+    macdHist: 0.3,
+    bbUpper: 112,
+    bbLower: 98,
+    adx14: 25,
+    stochK: 70,
+    stochD: 65,
+    obv: 5_000_000,
+    cci20: 80,
     ...over,
   };
 }
