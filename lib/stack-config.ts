@@ -6,6 +6,7 @@
 import type { Node } from 'constructs';
 import { resolveAlpacaEndpoint } from '../lambdas/adapters/broker/alpaca/config';
 import { parseStrategyConfig as validateStrategyConfig } from '../lambdas/core/config';
+import { MARKET_DATA_SOURCES, type MarketDataSource } from '../lambdas/wiring/market-data';
 
 /** Context keys this app reads. */
 export const CONTEXT_KEYS = {
@@ -25,6 +26,13 @@ export const CONTEXT_KEYS = {
   alpacaBaseUrl: 'alpacaBaseUrl',
   /** `true` to trade real money on Alpaca's live endpoint (ALPACA_LIVE=true); default false. Only with broker=alpaca. */
   alpacaLive: 'alpacaLive',
+  /**
+   * Where the fetch function gets daily bars (MARKET_DATA_SOURCE): `csv` (default, the bundled CSVs),
+   * `alphavantage` or `alpaca`. The API sources need a `universe` in strategyConfig.
+   */
+  marketDataSource: 'marketDataSource',
+  /** `true` for Alpha Vantage's split/dividend-adjusted series (ALPHAVANTAGE_ADJUSTED); only with marketDataSource=alphavantage. */
+  alphaVantageAdjusted: 'alphaVantageAdjusted',
 } as const;
 
 /** Brokers the deployed functions support (the BROKER variable). */
@@ -50,6 +58,10 @@ export interface PipelineConfig {
   readonly alpacaBaseUrl?: string;
   /** ALPACA_LIVE: true only when the owner asked for live trading (requires broker `alpaca`). Default false. */
   readonly alpacaLive: boolean;
+  /** MARKET_DATA_SOURCE of the fetch function. Default `csv`. */
+  readonly marketDataSource: MarketDataSource;
+  /** ALPHAVANTAGE_ADJUSTED of the fetch function (only with `alphavantage`). Default false. */
+  readonly alphaVantageAdjusted: boolean;
 }
 
 /**
@@ -79,7 +91,9 @@ const E164 = /^\+[1-9]\d{6,14}$/;
  * @throws ConfigError if any value is present but malformed (bad e-mail, non-E.164 phone, strategy
  *   config that is not a JSON object, hour outside 0-23 or minute outside 0-59 or not an integer,
  *   unknown broker, alpacaLive not true/false, alpacaBaseUrl/alpacaLive without broker `alpaca`, or an
- *   alpacaBaseUrl the Alpaca adapter would refuse, e.g. the live endpoint without alpacaLive).
+ *   alpacaBaseUrl the Alpaca adapter would refuse, e.g. the live endpoint without alpacaLive; an unknown
+ *   marketDataSource, an API source without a universe in strategyConfig, or alphaVantageAdjusted
+ *   without marketDataSource alphavantage).
  */
 export function readPipelineConfig(node: Node): PipelineConfig {
   const alertEmail = optionalString(node, CONTEXT_KEYS.alertEmail);
@@ -92,14 +106,43 @@ export function readPipelineConfig(node: Node): PipelineConfig {
       `context ${CONTEXT_KEYS.alertPhone} must be an E.164 phone number such as +15555550123, got ${JSON.stringify(alertPhone)}`,
     );
   }
+  const strategyConfig = parseStrategyConfig(node.tryGetContext(CONTEXT_KEYS.strategyConfig));
   return {
     alertEmail,
     alertPhone,
-    strategyConfig: parseStrategyConfig(node.tryGetContext(CONTEXT_KEYS.strategyConfig)),
+    strategyConfig,
     scheduleHour: parseBoundedInt(node, CONTEXT_KEYS.scheduleHour, 0, 23, DEFAULT_SCHEDULE_HOUR),
     scheduleMinute: parseBoundedInt(node, CONTEXT_KEYS.scheduleMinute, 0, 59, DEFAULT_SCHEDULE_MINUTE),
     ...readBrokerOptions(node),
+    ...readMarketDataOptions(node, strategyConfig),
   };
+}
+
+/**
+ * marketDataSource and alphaVantageAdjusted: a known source; an API source only with a strategy
+ * config naming a `universe` (an API cannot list every symbol, and the fetch function would otherwise
+ * fail every scheduled run); the adjusted flag only with Alpha Vantage.
+ */
+function readMarketDataOptions(node: Node, strategyConfig: string | undefined): Pick<PipelineConfig, 'marketDataSource' | 'alphaVantageAdjusted'> {
+  const value = optionalString(node, CONTEXT_KEYS.marketDataSource) ?? 'csv';
+  if (!(MARKET_DATA_SOURCES as readonly string[]).includes(value)) {
+    throw new ConfigError(`context ${CONTEXT_KEYS.marketDataSource} must be one of ${MARKET_DATA_SOURCES.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  const marketDataSource = value as MarketDataSource;
+  const alphaVantageAdjusted = parseBoolean(node, CONTEXT_KEYS.alphaVantageAdjusted, false);
+  if (alphaVantageAdjusted && marketDataSource !== 'alphavantage') {
+    throw new ConfigError(`context ${CONTEXT_KEYS.alphaVantageAdjusted}=true requires ${CONTEXT_KEYS.marketDataSource}=alphavantage, got ${marketDataSource}`);
+  }
+  if (marketDataSource !== 'csv') {
+    const universe = strategyConfig === undefined ? undefined : (JSON.parse(strategyConfig) as { universe?: unknown }).universe;
+    if (!Array.isArray(universe) || universe.length === 0) {
+      throw new ConfigError(
+        `context ${CONTEXT_KEYS.marketDataSource}=${marketDataSource} needs a "universe" in ${CONTEXT_KEYS.strategyConfig} ` +
+          `(an API cannot list every symbol), e.g. -c ${CONTEXT_KEYS.strategyConfig}='{"universe":["AAPL","MSFT"]}'`,
+      );
+    }
+  }
+  return { marketDataSource, alphaVantageAdjusted };
 }
 
 /**

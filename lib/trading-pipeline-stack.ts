@@ -71,6 +71,8 @@ export interface FunctionSpec {
   readonly apiKeys: boolean;
   /** Talks to the broker: gets BROKER, ALPACA_LIVE and (when set) APCA_API_BASE_URL. */
   readonly broker: boolean;
+  /** Loads the bars the run decides on: gets MARKET_DATA_SOURCE (and ALPHAVANTAGE_ADJUSTED); needs the MarketDataCache table. */
+  readonly marketData: boolean;
 }
 
 /**
@@ -85,11 +87,12 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     timeout: Duration.minutes(5),
     memorySize: 1024,
     bundleData: true,
-    tables: { runArtifacts: 'readWrite', tradingState: 'readWrite' },
+    tables: { runArtifacts: 'readWrite', tradingState: 'readWrite', marketDataCache: 'readWrite' },
     killSwitch: false,
     alerts: true,
     apiKeys: true,
     broker: true,
+    marketData: true,
   },
   {
     id: 'Features',
@@ -103,6 +106,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     alerts: false,
     apiKeys: false,
     broker: false,
+    marketData: false,
   },
   {
     id: 'Predict',
@@ -116,6 +120,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     alerts: false,
     apiKeys: false,
     broker: false,
+    marketData: false,
   },
   {
     id: 'RiskCheck',
@@ -129,6 +134,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     alerts: true,
     apiKeys: true,
     broker: true,
+    marketData: false,
   },
   {
     id: 'Orders',
@@ -142,6 +148,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     alerts: true,
     apiKeys: true,
     broker: true,
+    marketData: false,
   },
   {
     id: 'CancelVerify',
@@ -155,6 +162,7 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     alerts: true,
     apiKeys: true,
     broker: true,
+    marketData: false,
   },
 ];
 
@@ -355,6 +363,7 @@ export class TradingPipelineStack extends Stack {
       if (spec.alerts) environment[ENV.alertTopicArn] = this.alertTopic.topicArn;
       if (spec.apiKeys) environment[ENV.apiKeysSecretArn] = this.apiKeys.secretArn;
       if (spec.broker) Object.assign(environment, brokerEnvironment(config));
+      if (spec.marketData) Object.assign(environment, marketDataEnvironment(config));
 
       const fn = new PipelineFunction(this, spec.id, {
         handlerFile: spec.handlerFile,
@@ -526,6 +535,17 @@ export function brokerEnvironment(config: Pick<PipelineConfig, 'broker' | 'alpac
     [ENV.broker]: config.broker,
     [ENV.alpacaLive]: config.alpacaLive ? 'true' : 'false',
     ...(config.alpacaBaseUrl !== undefined ? { [ENV.alpacaBaseUrl]: config.alpacaBaseUrl } : {}),
+  };
+}
+
+/**
+ * The market-data variables of the function that loads bars: MARKET_DATA_SOURCE (default `csv`) and,
+ * for Alpha Vantage's adjusted series, ALPHAVANTAGE_ADJUSTED=true. The keys stay in the API-key secret.
+ */
+export function marketDataEnvironment(config: Pick<PipelineConfig, 'marketDataSource' | 'alphaVantageAdjusted'>): Record<string, string> {
+  return {
+    [ENV.marketDataSource]: config.marketDataSource,
+    ...(config.alphaVantageAdjusted ? { [ENV.alphaVantageAdjusted]: 'true' } : {}),
   };
 }
 

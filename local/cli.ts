@@ -1,7 +1,12 @@
 /**
  * `npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to YYYY-MM-DD] [--symbols A,B,...]
  *   [--data-dir DIR] [--state-dir DIR] [--kill-switch ARMED|REDUCE_ONLY|HALTED] [--report FILE]
- *   [--broker paper|alpaca] [--fault-profile none|flaky|hostile] [--seed N]`
+ *   [--broker paper|alpaca] [--market-data csv|alphavantage|alpaca] [--fault-profile none|flaky|hostile] [--seed N]`
+ *
+ * `--market-data alphavantage|alpaca` fetches the bars from the API instead of --data-dir: keys from
+ * ALPHAVANTAGE_API_KEY, or APCA_API_KEY_ID / APCA_API_SECRET_KEY (checked before anything runs), the
+ * universe from --symbols or STRATEGY_CONFIG's universe (an API cannot list every symbol), fetched
+ * bars cached under `<state-dir>/market-data-cache/`.
  *
  * `--broker alpaca` trades one session (default today, New York) on Alpaca's Trading API in real
  * time: keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY (checked before anything runs), endpoint
@@ -28,7 +33,8 @@ const STALE_DATA_NOTE_MS = 4 * 86_400_000;
 
 const USAGE = `usage: npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to YYYY-MM-DD] [--symbols A,B,...]
                    [--data-dir DIR] [--state-dir DIR] [--kill-switch ARMED|REDUCE_ONLY|HALTED] [--report FILE]
-                   [--broker paper|alpaca] [--fault-profile none|flaky|hostile] [--seed N]
+                   [--broker paper|alpaca] [--market-data csv|alphavantage|alpaca]
+                   [--fault-profile none|flaky|hostile] [--seed N]
 
   --date         session to trade (default: the last session in the data; with --broker alpaca: today in New York)
   --from/--to    run every NYSE session in the range, in order, on one account (paper broker only)
@@ -44,6 +50,13 @@ const USAGE = `usage: npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to Y
                  the live endpoint only with ALPACA_LIVE=true), keys from APCA_API_KEY_ID /
                  APCA_API_SECRET_KEY, sessions from Alpaca's calendar, real time (the run waits
                  until 15 minutes after the close before cancel-verify)
+  --market-data  csv (default): the daily CSVs in --data-dir;
+                 alphavantage: Alpha Vantage daily series (ALPHAVANTAGE_API_KEY; ALPHAVANTAGE_ADJUSTED=true
+                 for the split/dividend-adjusted series; ALPHAVANTAGE_BASE_URL overrides the origin);
+                 alpaca: Alpaca market data v2 daily bars, adjustment=all (APCA_API_KEY_ID /
+                 APCA_API_SECRET_KEY; APCA_API_DATA_URL overrides the origin).
+                 The API sources need --symbols or a universe in STRATEGY_CONFIG, and cache what they
+                 fetched in <state-dir>/market-data-cache/
   --fault-profile none|flaky|hostile   seeded faults injected into the paper broker (default none)
   --seed N       seed of the fault injector (default 1); the same seed reproduces the same run
   --action       trade (default) or flatten: cancel every open order (cancel-and-verify), close
@@ -75,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
         'kill-switch': { type: 'string' },
         report: { type: 'string' },
         broker: { type: 'string' },
+        'market-data': { type: 'string' },
         'fault-profile': { type: 'string' },
         seed: { type: 'string' },
         action: { type: 'string' },
@@ -92,12 +106,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Imported after the log level is set: the handlers create their logger at import time.
-  const [{ runLocal, LocalRunError, alpacaSettingsFromEnv }, { FAULT_PROFILES, isFaultProfile }, report, { CsvMarketData }, { CsvCalendar }, { TradingCalendar, isCalendarDate, newYorkDate }, { validateBarRows }, { parseStrategyConfig }, { KILL_SWITCH_STATES }] =
+  const [{ runLocal, LocalRunError, alpacaSettingsFromEnv, createLocalMarketData }, { FAULT_PROFILES, isFaultProfile }, report, { parseMarketDataSource }, { CsvCalendar }, { TradingCalendar, isCalendarDate, newYorkDate }, { validateBarRows }, { parseStrategyConfig }, { KILL_SWITCH_STATES }] =
     await Promise.all([
       import('./runner'),
       import('../lambdas/adapters/broker/faults'),
       import('./report'),
-      import('../lambdas/adapters/market-data/csv'),
+      import('../lambdas/wiring/market-data'),
       import('../lambdas/adapters/calendar/csv-calendar'),
       import('../lambdas/core/calendar'),
       import('../lambdas/core/bars'),
@@ -143,6 +157,12 @@ async function main(argv: string[]): Promise<number> {
       throw error;
     }
   }
+  let marketDataSource;
+  try {
+    marketDataSource = parseMarketDataSource(args['market-data'], '--market-data');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   let seed = 1;
   if (args.seed !== undefined) {
     if (!/^\d{1,9}$/.test(args.seed)) throw new UsageError(`--seed must be a whole number 0..999999999, got "${args.seed}"`);
@@ -150,7 +170,9 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const dataDir = resolve(args['data-dir'] ?? DEFAULT_DATA_DIR);
-  if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) throw new UsageError(`--data-dir ${dataDir} is not a readable directory`);
+  if (marketDataSource === 'csv' && (!existsSync(dataDir) || !statSync(dataDir).isDirectory())) {
+    throw new UsageError(`--data-dir ${dataDir} is not a readable directory`);
+  }
   const stateDir = resolve(args['state-dir'] ?? (alpacaMode ? `.local/alpaca-${alpacaMode}` : '.local/state'));
   let config;
   try {
@@ -158,7 +180,27 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError(`STRATEGY_CONFIG: ${(error as Error).message}`);
   }
-  const marketData = new CsvMarketData({ dataDir });
+  let symbols: string[] | undefined;
+  if (args.symbols !== undefined) {
+    symbols = [...new Set(args.symbols.split(',').map((s) => s.trim()).filter(Boolean))];
+    if (symbols.length === 0) throw new UsageError('--symbols is empty');
+  }
+  // Where the bars come from, and what the run calls it in messages.
+  const dataSource = marketDataSource === 'csv' ? dataDir : `the ${marketDataSource} API`;
+  let marketData;
+  try {
+    marketData = createLocalMarketData({
+      source: marketDataSource,
+      dataDir,
+      stateDir,
+      config,
+      ...(symbols ? { symbols } : {}),
+      print: (line) => console.log(line),
+    });
+  } catch (error) {
+    if (error instanceof LocalRunError) throw new UsageError(error.message);
+    throw error;
+  }
   let available: string[];
   try {
     available = await marketData.listSymbols();
@@ -167,10 +209,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (available.length === 0) throw new UsageError(`--data-dir ${dataDir} holds no SYMBOL.csv or SYMBOL_data.csv files`);
 
-  let symbols: string[] | undefined;
-  if (args.symbols !== undefined) {
-    symbols = [...new Set(args.symbols.split(',').map((s) => s.trim()).filter(Boolean))];
-    if (symbols.length === 0) throw new UsageError('--symbols is empty');
+  if (symbols !== undefined) {
     const missing = symbols.filter((s) => !available.includes(s));
     if (missing.length) throw new UsageError(`--symbols: no data file for ${missing.join(', ')} in ${dataDir}`);
     if (symbols.every((s) => s === config.benchmark)) throw new UsageError(`--symbols: ${config.benchmark} is the benchmark and is never traded; add at least one other symbol`);
@@ -188,7 +227,7 @@ async function main(argv: string[]): Promise<number> {
       // An unreadable file is quarantined by the fetch step with its reason.
     }
   }
-  if (!lastDataDate) throw new UsageError(`no readable bars for ${universe.join(', ')} in ${dataDir}`);
+  if (!lastDataDate) throw new UsageError(`no readable bars for ${universe.join(', ')} from ${dataSource}`);
 
   let sessions: string[];
   if (brokerKind === 'alpaca') {
@@ -196,8 +235,8 @@ async function main(argv: string[]): Promise<number> {
     const target = single ?? newYorkDate(new Date());
     if (Date.parse(target) - Date.parse(lastDataDate) > STALE_DATA_NOTE_MS) {
       console.log(
-        `note: the bars in ${dataDir} end ${lastDataDate}; fetch needs each symbol's bar of the session before ${target} and quarantines the others ` +
-          `(pass --data-dir with current daily bars to trade)`,
+        `note: the bars from ${dataSource} end ${lastDataDate}; fetch needs each symbol's bar of the session before ${target} and quarantines the others ` +
+          `(pass --data-dir with current daily bars, or --market-data alpaca|alphavantage, to trade)`,
       );
     }
     sessions = [target];
@@ -213,6 +252,11 @@ async function main(argv: string[]): Promise<number> {
       if (sessions.length === 0) throw new UsageError(`no NYSE session with market data between ${from} and ${to} (data ends ${lastDataDate})`);
     } else {
       let target = single ?? lastDataDate;
+      if (!single && target > calendar.last.date) {
+        // API data reaches the present; the bundled calendar (and so a paper replay) ends earlier.
+        console.log(`note: the bars from ${dataSource} end ${target}, after the bundled NYSE calendar (${calendar.last.date}); the default session is ${calendar.last.date} (pass --date to choose another)`);
+        target = calendar.last.date;
+      }
       if (!single && config.regimeFilter) {
         // The regime filter needs the benchmark's bar of the session before: by default trade the
         // latest session the data can decide on, not one the filter would refuse as stale.
@@ -248,6 +292,7 @@ async function main(argv: string[]): Promise<number> {
       action,
       dataDir,
       stateDir,
+      marketData,
       calendarFile: CALENDAR_FILE,
       aslFile: ASL_FILE,
       ...(killSwitch ? { killSwitch: killSwitch as (typeof KILL_SWITCH_STATES)[number] } : {}),

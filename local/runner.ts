@@ -18,6 +18,13 @@
  *   paper-account.json   paper only: the paper broker's account (cash, positions, orders, executions)
  *   sim-clock.json       paper only: simulated time reached so far (it never goes back)
  *   broker.json          alpaca only: which Alpaca endpoint the ledger belongs to
+ *   market-data-cache/   --market-data alphavantage|alpaca: fetched bars, <source>/<SYMBOL>.json
+ *
+ * Market data (`--market-data`, createLocalMarketData): `csv` (default) reads --data-dir;
+ * `alphavantage` and `alpaca` fetch from the API (keys from the environment: ALPHAVANTAGE_API_KEY, or
+ * APCA_API_KEY_ID / APCA_API_SECRET_KEY as for `--broker alpaca`) for the universe (--symbols or the
+ * strategy config's universe) and the benchmark, caching what they fetched under the state directory.
+ * The paper broker fills on the same bars the run decides on.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -42,7 +49,10 @@ import { createDocumentClient, localTableNames } from '../lambdas/adapters/dynam
 import { DynamoOrderLedger } from '../lambdas/adapters/dynamodb/order-ledger';
 import { DynamoRunArtifacts } from '../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../lambdas/adapters/dynamodb/trading-state';
+import { FileBarCache, LOCAL_CACHE_FOLDER } from '../lambdas/adapters/market-data/cache';
 import { CsvMarketData } from '../lambdas/adapters/market-data/csv';
+import type { MarketDataWarning } from '../lambdas/adapters/market-data/http';
+import { apiSourceSymbols, createMarketData, type MarketDataSource } from '../lambdas/wiring/market-data';
 import { LocalFileKillSwitch } from '../lambdas/adapters/parameters/local-file';
 import { EnvCredentials } from '../lambdas/adapters/secrets/secrets-manager';
 import { NEW_YORK_ZONE, newYorkDate, newYorkTime, TradingCalendar, type Session } from '../lambdas/core/calendar';
@@ -106,6 +116,11 @@ export interface LocalRunOptions {
   action?: 'trade' | 'flatten';
   dataDir: string;
   stateDir: string;
+  /**
+   * The bars the run decides on (and the paper broker fills on). Default CsvMarketData over
+   * `dataDir`; createLocalMarketData builds the `--market-data` choice.
+   */
+  marketData?: MarketDataPort;
   /** Session calendar CSV of paper runs (alpaca runs read Alpaca's calendar). */
   calendarFile: string;
   aslFile: string;
@@ -263,7 +278,7 @@ const realSleep = (ms: number): Promise<void> => new Promise<void>((resolve) => 
  */
 export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
   const { stateDir } = options;
-  const marketData = new CsvMarketData({ dataDir: options.dataDir });
+  const marketData = options.marketData ?? new CsvMarketData({ dataDir: options.dataDir });
   const venue = (options.broker ?? 'paper') === 'alpaca' ? await prepareAlpaca(options) : await preparePaper(options, marketData);
   const { clock } = venue;
 
@@ -422,6 +437,69 @@ async function preparePaper(options: LocalRunOptions, marketData: MarketDataPort
     // The session is over for this account: make sure the broker has played its bar.
     endSession: async (session) => clock.advanceTo(new Date(Date.parse(session.closeUtc) + fetch.VERIFY_DELAY_MINUTES * 60_000)),
   };
+}
+
+/** What createLocalMarketData needs. */
+export interface LocalMarketDataOptions {
+  /** `csv`, `alphavantage` or `alpaca` (--market-data). */
+  source: MarketDataSource;
+  /** CSV folder (source `csv`). */
+  dataDir: string;
+  /** The run's state directory; API sources cache under `<stateDir>/market-data-cache/`. */
+  stateDir: string;
+  /** Universe and benchmark come from here unless `symbols` is given. */
+  config: Pick<StrategyConfig, 'universe' | 'benchmark'>;
+  /** Universe override (--symbols). */
+  symbols?: readonly string[];
+  /** Where keys and base URLs are read. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Where retries, give-ups and cache resets are reported. */
+  print?: (line: string) => void;
+  /** Test seams: fetch, timers, randomness, the present. */
+  fetch?: typeof globalThis.fetch;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => Date;
+}
+
+/** Key variables each API source needs in a local run. */
+export const MARKET_DATA_KEY_VARIABLES: Record<Exclude<MarketDataSource, 'csv'>, readonly string[]> = {
+  alphavantage: ['ALPHAVANTAGE_API_KEY'],
+  alpaca: ALPACA_KEY_VARIABLES,
+};
+
+/**
+ * The market-data adapter of a local run: CsvMarketData over `dataDir`, or an API adapter with keys
+ * from the environment, the universe (`symbols` or the strategy config's) plus the benchmark, and a
+ * FileBarCache under the state directory. Nothing is fetched until the first load.
+ * @throws LocalRunError naming the missing key variables, a missing universe, or an invalid
+ *   ALPHAVANTAGE_BASE_URL / APCA_API_DATA_URL / ALPHAVANTAGE_ADJUSTED (never a key's value).
+ */
+export function createLocalMarketData(options: LocalMarketDataOptions): MarketDataPort {
+  const { source } = options;
+  if (source === 'csv') return new CsvMarketData({ dataDir: options.dataDir });
+  const env = options.env ?? process.env;
+  const missing = MARKET_DATA_KEY_VARIABLES[source].filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new LocalRunError(`--market-data ${source} needs ${missing.join(' and ')} in the environment (not set)`);
+  }
+  const print = options.print ?? (() => undefined);
+  try {
+    return createMarketData({
+      source,
+      env,
+      credentials: new EnvCredentials(env),
+      symbols: apiSourceSymbols(source, options.config, options.symbols),
+      cache: new FileBarCache({ dir: join(options.stateDir, LOCAL_CACHE_FOLDER) }),
+      onWarning: (warning: MarketDataWarning) => print(`  market data ${warning.source} ${warning.code} ${warning.symbol}: ${warning.message}`),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  } catch (error) {
+    throw new LocalRunError((error as Error).message);
+  }
 }
 
 /** Calendar days of Alpaca's calendar loaded before the first session (covers the previous session). */

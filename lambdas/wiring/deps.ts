@@ -5,6 +5,7 @@
  * gets the variables of the resources it is granted, so every dependency is created lazily, on
  * first use). The local runner builds the same `Deps` shape with local adapters and dynalite.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -25,11 +26,13 @@ import { DynamoRiskAudit } from '../adapters/dynamodb/risk-audit';
 import { DynamoAlertLog } from '../adapters/dynamodb/alert-log';
 import { DeduplicatingAlerts } from '../adapters/alerts/deduplicating';
 import { DynamoTradingStateStore } from '../adapters/dynamodb/trading-state';
+import { DynamoBarCache } from '../adapters/dynamodb/market-data-cache';
 import { CsvMarketData } from '../adapters/market-data/csv';
 import { SsmKillSwitch } from '../adapters/parameters/ssm';
 import { SecretsManagerCredentials } from '../adapters/secrets/secrets-manager';
 import type { AlertPort, BrokerPort, CalendarPort, Clock, KillSwitchPort, MarketDataPort, SecretsPort } from '../ports';
 import { ENV } from './env';
+import { apiSourceSymbols, createMarketData, parseMarketDataSource } from './market-data';
 
 /** Everything a pipeline step may use. */
 export interface Deps {
@@ -67,7 +70,20 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
   const config = parseStrategyConfig(env[ENV.strategyConfig] ? JSON.parse(env[ENV.strategyConfig]!) : {});
   const clock = new SystemClock();
   const db = once(() => createDocumentClient());
-  const marketData = once(() => new CsvMarketData({ dataDir: required(ENV.dataDir) }));
+  // MARKET_DATA_SOURCE (fetch only; csv elsewhere): csv from DATA_DIR, or an API source with its keys
+  // from the API-keys secret, the universe of the strategy config and the MarketDataCache table.
+  const marketData = once((): MarketDataPort => {
+    const source = parseMarketDataSource(env[ENV.marketDataSource]);
+    if (source === 'csv') return new CsvMarketData({ dataDir: required(ENV.dataDir) });
+    return createMarketData({
+      source,
+      env,
+      credentials: secrets(),
+      symbols: apiSourceSymbols(source, config),
+      cache: new DynamoBarCache(db(), tableNamesFromEnv(env, ['marketDataCache']).marketDataCache!),
+      onWarning: (warning) => marketDataLogger().warn(warning.message, { marketData: { ...warning } }),
+    });
+  });
   // With Alpaca the broker's own calendar is the truth (the bundled CSV ends in 2023); the range
   // covers the previous sessions fetch needs and the sessions an entry may live.
   const calendar = once((): CalendarPort => {
@@ -132,6 +148,9 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
   lazy('riskAudit', () => new DynamoRiskAudit(db(), tableNamesFromEnv(env, ['riskAudit']).riskAudit!, config.strategyId));
   return deps;
 }
+
+/** Structured log of market-data warnings (retries, give-ups, cache resets) in Lambda. */
+const marketDataLogger = once(() => new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'trading-pipeline' }));
 
 const calendars = new WeakMap<CalendarPort, Promise<TradingCalendar>>();
 

@@ -17,6 +17,24 @@ export const ENV = {
   alpacaBaseUrl: 'APCA_API_BASE_URL',
   /** `true` only to trade real money on Alpaca's live endpoint; unset/`false` = paper. Other values are refused. */
   alpacaLive: 'ALPACA_LIVE',
+  /**
+   * Where the fetch step gets daily bars: `csv` (default; the CSV folder DATA_DIR), `alphavantage`
+   * (Alpha Vantage TIME_SERIES_DAILY[_ADJUSTED], key ALPHAVANTAGE_API_KEY from the API-keys secret) or
+   * `alpaca` (Alpaca market data v2 bars, `adjustment=all`, the Alpaca key pair from the API-keys
+   * secret). The API sources need the strategy config's `universe` (an API cannot list every symbol),
+   * keep what they fetched in the MarketDataCache table, and only the fetch function gets this
+   * variable (the paper broker of the other functions fills on the bundled CSV bars).
+   */
+  marketDataSource: 'MARKET_DATA_SOURCE',
+  /** Alpha Vantage origin; default https://www.alphavantage.co (https only; http on loopback for tests). */
+  alphaVantageBaseUrl: 'ALPHAVANTAGE_BASE_URL',
+  /**
+   * `true`: TIME_SERIES_DAILY_ADJUSTED (split- and dividend-adjusted bars; a premium Alpha Vantage
+   * function); unset/`false`: TIME_SERIES_DAILY (prices as traded). Other values are refused.
+   */
+  alphaVantageAdjusted: 'ALPHAVANTAGE_ADJUSTED',
+  /** Alpaca market-data origin; default https://data.alpaca.markets. */
+  alpacaDataUrl: 'APCA_API_DATA_URL',
   /** Directory of daily CSVs, one per symbol (SYMBOL.csv or SYMBOL_data.csv). */
   dataDir: 'DATA_DIR',
   /** NYSE session calendar CSV (exchange_calendars format). */

@@ -231,6 +231,13 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
       // Fetch takes the session slot's run lock; risk-check reconciles the ledger before deciding.
       expect(envKeys('fetch')).toContain(TABLES.tradingState.envVar);
       expect(envKeys('fetch')).not.toContain(TABLES.orderLedger.envVar);
+      // Only fetch loads the bars it decides on: the source (csv by default) and the bar cache table.
+      expect(envKeys('fetch')).toEqual(expect.arrayContaining([ENV.marketDataSource, TABLES.marketDataCache.envVar]));
+      expect(fns.fetch!.resource.Properties.Environment.Variables[ENV.marketDataSource]).toBe('csv');
+      for (const name of ['features', 'predict', 'risk-check', 'orders', 'cancel-verify']) {
+        expect(envKeys(name)).not.toContain(ENV.marketDataSource);
+        expect(envKeys(name)).not.toContain(TABLES.marketDataCache.envVar);
+      }
       expect(envKeys('risk-check')).toContain(TABLES.orderLedger.envVar);
       for (const { resource } of Object.values(fns)) {
         const env = resource.Properties.Environment.Variables;
@@ -553,7 +560,23 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
         broker: 'paper',
         alpacaBaseUrl: undefined,
         alpacaLive: false,
+        marketDataSource: 'csv',
+        alphaVantageAdjusted: false,
       });
+    });
+
+    it('reads the market-data source; an API source needs a universe in strategyConfig, the adjusted flag needs alphavantage', () => {
+      const universe = { strategyConfig: '{"universe":["AAPL","MSFT"]}' };
+      expect(config({ ...universe, marketDataSource: 'alpaca' })).toMatchObject({ marketDataSource: 'alpaca', alphaVantageAdjusted: false });
+      expect(config({ ...universe, marketDataSource: 'alphavantage', alphaVantageAdjusted: 'true' })).toMatchObject({
+        marketDataSource: 'alphavantage',
+        alphaVantageAdjusted: true,
+      });
+      expect(() => config({ marketDataSource: 'yahoo' })).toThrow('context marketDataSource must be one of csv, alphavantage, alpaca, got "yahoo"');
+      expect(() => config({ marketDataSource: 'alphavantage' })).toThrow(/marketDataSource=alphavantage needs a "universe" in strategyConfig/);
+      expect(() => config({ ...universe, marketDataSource: 'alpaca', alphaVantageAdjusted: true })).toThrow(
+        'context alphaVantageAdjusted=true requires marketDataSource=alphavantage, got alpaca',
+      );
     });
 
     it('reads the broker options: alpaca, its base URL and the live flag (booleans or "true"/"false")', () => {

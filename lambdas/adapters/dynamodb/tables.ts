@@ -52,6 +52,13 @@ export const TABLES = {
     retain: false,
     description: 'Per-run intermediate data (bars, features, scores, decisions) the state machine points to by runId.',
   },
+  marketDataCache: {
+    id: 'MarketDataCache',
+    envVar: 'MARKET_DATA_CACHE_TABLE',
+    localName: 'market-data-cache',
+    retain: false,
+    description: 'Daily bars fetched from a market-data API (pk <source>#<SYMBOL>), so a run fetches only the latest bars; safe to lose (the next run reloads the history).',
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableKey = keyof typeof TABLES;
