@@ -31,7 +31,14 @@ export interface Bar {
   volume: number;
 }
 
-/** Why a raw row was refused. */
+/**
+ * Why a row (or a session) is not trusted.
+ *
+ * Row rules, found by `validateBarRows` in one raw row: MISSING_FIELD … DATE_NOT_INCREASING.
+ * Series rules, found by `checkBarSeries` (`./data-quality`) across the validated bars and the NYSE
+ * session calendar: NON_SESSION_DATE, MISSING_SESSION, STALE_LAST_BAR, ZERO_VOLUME, EXTREME_WICK,
+ * SPLIT_LIKE_JUMP, REPEATED_BAR (see that module for each rule's threshold and its source).
+ */
 export type BarDefectRule =
   | 'MISSING_FIELD'
   | 'NON_NUMERIC'
@@ -41,28 +48,54 @@ export type BarDefectRule =
   | 'OPEN_OUTSIDE_RANGE'
   | 'CLOSE_OUTSIDE_RANGE'
   | 'BAD_DATE'
-  | 'DATE_NOT_INCREASING';
+  | 'DATE_NOT_INCREASING'
+  | 'NON_SESSION_DATE'
+  | 'MISSING_SESSION'
+  | 'STALE_LAST_BAR'
+  | 'ZERO_VOLUME'
+  | 'EXTREME_WICK'
+  | 'SPLIT_LIKE_JUMP'
+  | 'REPEATED_BAR';
 
-/** One problem found in one raw row. A row may have several. */
+/**
+ * One problem found in one raw row (row rules; a row may have several) or in the series of validated
+ * bars (series rules, see `BarDefectRule`).
+ */
 export interface BarDefect {
-  /** Source line of the offending row (`RawBarRow.line`). */
+  /**
+   * Source line of the offending row (`RawBarRow.line`). Series rules: the line of the bar concerned;
+   * for MISSING_SESSION the line of the first bar after the hole, for STALE_LAST_BAR the line of the
+   * last bar (0 when the bars carry no `barLines`).
+   */
   line: number;
   /**
    * Anchor date `YYYY-MM-DD` used to decide which sessions are affected: the row's own date, or, when
    * the row's date is missing or not a real date (MISSING_FIELD/BAD_DATE on `date`, and every other
    * defect of such a row), the date of the previous valid row ('' when there is none).
+   * Series rules: the date of the bar concerned; for MISSING_SESSION the missing session, for
+   * STALE_LAST_BAR the first session after the last bar (the first session with no bar).
    */
   date: string;
   rule: BarDefectRule;
   /** 'open' | 'high' | 'low' | 'close' | 'volume' | 'date'. */
   field: string;
-  /** The raw text refused, exactly as the row gave it. */
+  /**
+   * The raw text refused, exactly as the row gave it. Series rules work on parsed bars: the number as
+   * JavaScript prints it (`56.4` for a source `56.40`), a date, or '' for a session with no row.
+   */
   value: string;
   /**
    * Human sentence naming the date, field and value, ending with the source line, e.g.
    * `2016-05-19 close 17.87 is outside [low 35.085, high 35.785] (line 827)`.
    */
   message: string;
+  /**
+   * Sessions the defect matters for, when it is limited: `selectDecisionWindow` then counts it only
+   * when it lies among the last `horizon` bars of the window (a bar that only perturbs long
+   * averages once it is older, e.g. a REPEATED_BAR; see core/data-quality). Absent: anywhere in the
+   * window counts.
+   */
+  horizon?: number;
 }
 
 /** Result of validating a symbol's rows: the accepted bars and every defect found. */
@@ -243,12 +276,18 @@ function assertWindowRequest(request: DecisionWindowRequest): void {
  * 2. a defect anchored inside the window's sessions, i.e. `date` in [first window bar date, asOf) —
  *    or, for a defect whose anchor is empty/unparseable, a source line between the window's first and
  *    last bar lines (always, when `barLines` is absent) → `BAD_BARS: <first defect's message>` plus
- *    ` (+N more)` when N more defects are affected. Defects older than the window do not count;
+ *    ` (+N more)` when N more defects are affected. Defects older than the window, or dated on/after
+ *    asOf, do not count: a symbol is quarantined only for the sessions whose window holds a defect
+ *    (row defects and series defects alike, e.g. a MISSING_SESSION anchored at the missing session).
+ *    STALE_LAST_BAR defects are left to step 4;
  * 3. fewer than minBars bars → `INSUFFICIENT_HISTORY: 37 valid bars before 2013-04-05, need 60`;
- * 4. previousSession given and the last bar is not dated exactly that →
+ * 4. stale data: a STALE_LAST_BAR defect anchored inside the window → `STALE_DATA: <its message>`
+ *    (it names the last bar's date and line, the session decided and the expected bar date); else,
+ *    previousSession given and the last bar is not dated exactly that →
  *    `STALE_DATA: last bar 2017-12-29, expected 2018-02-06`.
  *
- * @param validated output of `validateBarRows` (bars strictly ascending by date).
+ * @param validated output of `validateBarRows` (bars strictly ascending by date), optionally with
+ *   series defects merged in (`withSeriesChecks` in `./data-quality`).
  * @returns `{ ok: true, bars }` with a fresh array (ascending, all dated < asOf, length ≤ lookbackBars).
  * @throws Error naming the field and value when the request itself is invalid (asOf/previousSession
  *   not `YYYY-MM-DD`, previousSession ≥ asOf, lookbackBars not a positive integer, minBars not an
@@ -275,13 +314,20 @@ export function selectDecisionWindow(validated: ValidatedBars, request: Decision
   const lastLine = barLines?.[end - 1];
 
   const affected = defects.filter((defect) => {
+    if (defect.horizon !== undefined && isCalendarDate(defect.date)) {
+      const from = (window[Math.max(0, window.length - defect.horizon)] as Bar).date;
+      return defect.date >= from && defect.date < asOf;
+    }
     if (isCalendarDate(defect.date)) return defect.date >= firstDate && defect.date < asOf;
     if (firstLine === undefined || lastLine === undefined) return true;
     return defect.line >= firstLine && defect.line <= lastLine;
   });
-  if (affected.length > 0) {
-    const more = affected.length > 1 ? ` (+${affected.length - 1} more)` : '';
-    return { ok: false, code: 'BAD_BARS', reason: `BAD_BARS: ${(affected[0] as BarDefect).message}${more}` };
+  // A stale tail is judged by step 4, so that it keeps its own code.
+  const stale = affected.filter((defect) => defect.rule === 'STALE_LAST_BAR');
+  const bad = affected.filter((defect) => defect.rule !== 'STALE_LAST_BAR');
+  if (bad.length > 0) {
+    const more = bad.length > 1 ? ` (+${bad.length - 1} more)` : '';
+    return { ok: false, code: 'BAD_BARS', reason: `BAD_BARS: ${(bad[0] as BarDefect).message}${more}` };
   }
   if (window.length < minBars) {
     return {
@@ -289,6 +335,10 @@ export function selectDecisionWindow(validated: ValidatedBars, request: Decision
       code: 'INSUFFICIENT_HISTORY',
       reason: `INSUFFICIENT_HISTORY: ${window.length} valid bars before ${asOf}, need ${minBars}`,
     };
+  }
+  const staleDefect = stale[0];
+  if (staleDefect !== undefined) {
+    return { ok: false, code: 'STALE_DATA', reason: `STALE_DATA: ${staleDefect.message}` };
   }
   if (previousSession !== undefined && lastBar.date !== previousSession) {
     return { ok: false, code: 'STALE_DATA', reason: `STALE_DATA: last bar ${lastBar.date}, expected ${previousSession}` };

@@ -2,14 +2,17 @@
  * Step 1, fetch: decides which session this run trades and takes the session slot's run lock
  * (a conditional put: of N concurrent or duplicated executions of one schedule slot exactly one
  * trades; the others end successfully without trading), then loads every universe symbol's bars dated
- * strictly before it, validates them and quarantines any symbol whose bars cannot be trusted
- * (with a reason naming the date, field and value). The run goes on with the rest.
+ * strictly before it, validates them (row checks `validateBarRows`, then series checks
+ * `withSeriesChecks`: NYSE calendar gaps, a stale last bar, zero volume, extreme wicks, split-like
+ * jumps) and quarantines any symbol whose decision window holds a defect (with a reason naming the
+ * date, field and value). The run goes on with the rest.
  *
  * Input: FetchInput (execution request + runId + start time). Output: the PipelineState every
  * later step receives. Artifacts: UNIVERSE, BARS#<symbol>.
  */
 import { selectDecisionWindow, validateBarRows, type Bar } from '../core/bars';
 import { newYorkDate } from '../core/calendar';
+import { QUARANTINING_SERIES_RULES, withSeriesChecks } from '../core/data-quality';
 import { MarketDataError } from '../ports';
 import { loadCalendar, type Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
@@ -119,11 +122,19 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
       quarantined.push({ symbol, reason: `NO_DATA: ${error.message}` });
       continue;
     }
-    const validated = validateBarRows(rows);
+    // Row checks, then the series checks (calendar gaps, stale tail, zero volume, extreme wicks,
+    // split-like jumps): every defect carries its anchor date, so the symbol is quarantined only for
+    // the sessions whose window holds one.
+    const validated = withSeriesChecks(validateBarRows(rows), calendar, {
+      asOf: tradingDate,
+      rules: QUARANTINING_SERIES_RULES,
+    });
     if (symbol === config.benchmark) {
       // The regime filter needs only closes: it reads the benchmark's defect-free bars before the
       // session even when a defect elsewhere in a row (e.g. an open outside [low, high]) quarantines
-      // the benchmark's bars. Rows with any defect are left out; staleness is judged by the kernel.
+      // the benchmark's bars. Rows with a row defect are left out; series defects remove no bar, so
+      // e.g. a split-like jump in the benchmark would still reach these closes (none in the bundled
+      // SPY); staleness is judged by the kernel.
       const before = validated.bars.filter((b) => b.date < tradingDate).slice(-config.lookbackBars);
       bars.push({
         name: ARTIFACTS.benchmarkCloses,

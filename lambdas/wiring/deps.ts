@@ -85,11 +85,13 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
     });
   });
   // With Alpaca the broker's own calendar is the truth (the bundled CSV ends in 2023); the range
-  // covers the previous sessions fetch needs and the sessions an entry may live.
+  // covers the whole decision window (so the data-quality gate can check it for missing sessions:
+  // 7 calendar days hold at least 5 sessions, plus a month for holidays) and the sessions an entry may live.
   const calendar = once((): CalendarPort => {
     if ((env[ENV.broker] ?? 'paper') !== 'alpaca') return new CsvCalendar({ file: required(ENV.calendarFile) });
     const day = (offsetDays: number) => new Date(clock.now().getTime() + offsetDays * 86_400_000).toISOString().slice(0, 10);
-    return new AlpacaCalendar(broker() as AlpacaBroker, { start: day(-30), end: day(60) });
+    const back = Math.ceil((config.lookbackBars * 7) / 5) + 30;
+    return new AlpacaCalendar(broker() as AlpacaBroker, { start: day(-back), end: day(60) });
   });
   const tradingState = once(
     () => new DynamoTradingStateStore(db(), tableNamesFromEnv(env, ['tradingState']).tradingState!, config.strategyId),

@@ -477,6 +477,37 @@ describe('selectDecisionWindow', () => {
     expect(selectDecisionWindow(validated, request({ asOf: day(20), previousSession: day(19) })).ok).toBe(true);
   });
 
+  it('judges a STALE_LAST_BAR series defect as STALE_DATA with its message, after BAD_BARS and INSUFFICIENT_HISTORY', () => {
+    const stale: BarDefect = {
+      line: 31,
+      date: day(30),
+      rule: 'STALE_LAST_BAR',
+      field: 'date',
+      value: day(29),
+      message: `${day(30)} row is missing: the last bar is ${day(29)} (line 31)`,
+    };
+    const expected = { ok: false, code: 'STALE_DATA', reason: `STALE_DATA: ${stale.message}` };
+    const withStale: ValidatedBars = { ...validated, defects: [stale] };
+    expect(selectDecisionWindow(withStale, request({ asOf: '2018-02-07' }))).toEqual(expected);
+    // The defect's message (naming the last bar and its line) is preferred to the bare comparison.
+    expect(selectDecisionWindow(withStale, request({ asOf: '2018-02-07', previousSession: '2018-02-06' }))).toEqual(expected);
+    // Anchored on asOf: the last bar is the previous session's, nothing is stale.
+    expect(selectDecisionWindow(withStale, request({ asOf: day(30) })).ok).toBe(true);
+    // A row defect in the window comes first, and the stale defect is not counted with it.
+    const rows = cleanRows(30);
+    rows[25] = { ...rows[25]!, close: '99' };
+    const broken = validateBarRows(rows);
+    expect(selectDecisionWindow({ ...broken, defects: [...broken.defects, stale] }, request({ asOf: '2018-02-07' }))).toEqual({
+      ok: false,
+      code: 'BAD_BARS',
+      reason: `BAD_BARS: ${day(25)} close 99 is outside [low 9, high 11] (line 27)`,
+    });
+    // Too little history comes before staleness.
+    const early: ValidatedBars = { ...validated, defects: [{ ...stale, date: day(3) }] };
+    expect(selectDecisionWindow(early, request({ asOf: day(4) }))).toMatchObject({ code: 'INSUFFICIENT_HISTORY' });
+    expect(selectDecisionWindow(early, request({ asOf: day(6) }))).toMatchObject({ code: 'STALE_DATA' });
+  });
+
   it('NO_DATA when no valid bar precedes asOf', () => {
     expect(selectDecisionWindow(validated, request({ asOf: day(0) }))).toEqual({
       ok: false,
