@@ -6,7 +6,9 @@
  *
  * Environment knobs: BENCH_PASSES (timed passes per implementation, default 5, minimum 5),
  * BENCH_TI_SERIES (series timed for technicalindicators before extrapolating to all 500, default 100),
- * BENCH_KEEP_TMP=1 (keep the temp dir with the data file, bundles and C binaries).
+ * BENCH_KEEP_TMP=1 (keep the temp dir with the data file, bundles and C binaries),
+ * BENCH_ONLY=fast (only the engine kernels vs Tulip C -O2 and the per-indicator breakdown, for quick
+ * iteration: no full set, no tulind, no technicalindicators, no addon-flags C build).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -41,6 +43,8 @@ const PASSES = Math.max(5, Number.parseInt(process.env.BENCH_PASSES ?? '5', 10) 
 const FAST_PASSES = Math.max(PASSES, 15);
 /** Passes of each indicator alone (a few ms each) for the per-indicator breakdown. */
 const INDICATOR_PASSES = Math.max(PASSES, 25);
+/** BENCH_ONLY=fast: engine vs Tulip C (-O2) and the per-indicator breakdown only. */
+const FAST_ONLY = process.env.BENCH_ONLY === 'fast';
 const TI_SERIES = Math.min(SERIES, Math.max(1, Number.parseInt(process.env.BENCH_TI_SERIES ?? '100', 10) || 100));
 
 /** Targets of issue 5 §4. */
@@ -161,7 +165,9 @@ async function main(): Promise<void> {
     // ---- 3. Full feature set over the S&P 500 data (first, so "cold" means a fresh process) -----
     let full: FullSetMeasure | null = null;
     let fullData: { symbols: number; sessions: number; totalBars: number } | null = null;
-    if (!enginePresent) {
+    if (FAST_ONLY) {
+      reasons.full_set = 'skipped (BENCH_ONLY=fast)';
+    } else if (!enginePresent) {
       reasons.full_set = `${ENGINE_TS} does not exist yet`;
     } else {
       try {
@@ -212,7 +218,7 @@ async function main(): Promise<void> {
     } else {
       log(`tulip C: compiling with ${gcc} ...`);
       cRuns.push(runTulipC(REPO, tmp, 'O2', cFlags, dataFile, SERIES, BARS, FAST_PASSES, INDICATOR_PASSES));
-      if (addonFlags !== null && addonFlags.join(' ') !== cFlags.join(' ')) {
+      if (!FAST_ONLY && addonFlags !== null && addonFlags.join(' ') !== cFlags.join(' ')) {
         cRuns.push(runTulipC(REPO, tmp, 'addon', addonFlags, dataFile, SERIES, BARS, FAST_PASSES, INDICATOR_PASSES));
       }
       const first = cRuns[0];
@@ -225,23 +231,27 @@ async function main(): Promise<void> {
     let tulind: TulindMeasure;
     let tulindNode: string | null = null;
     let engineTulindNode: EngineMeasure | null = null;
-    const inProcess = loadTulind(REPO);
-    if (inProcess.ok) {
-      log(`tulind: loaded in-process from ${inProcess.tulind.from}; timing ...`);
-      tulind = measureTulind(inProcess, set, PASSES, kernels);
-      tulindNode = process.version;
-      engineTulindNode = engine;
+    if (FAST_ONLY) {
+      tulind = { ok: false, reason: 'skipped (BENCH_ONLY=fast)' };
     } else {
-      log(`tulind: does not load in ${process.version} (${inProcess.errors[0] ?? '?'}${inProcess.errors.length > 1 ? ` (+${inProcess.errors.length - 1} more candidate(s) failing)` : ''}); trying another Node`);
-      try {
-        const child = await tulindInChild(tmp, dataFile, kernels !== null);
-        tulind = child.tulind;
-        tulindNode = child.node;
-        engineTulindNode = child.engine;
-      } catch (error) {
-        tulind = { ok: false, reason: `tulind child failed: ${(error as Error).message}` };
+      const inProcess = loadTulind(REPO);
+      if (inProcess.ok) {
+        log(`tulind: loaded in-process from ${inProcess.tulind.from}; timing ...`);
+        tulind = measureTulind(inProcess, set, PASSES, kernels);
+        tulindNode = process.version;
+        engineTulindNode = engine;
+      } else {
+        log(`tulind: does not load in ${process.version} (${inProcess.errors[0] ?? '?'}${inProcess.errors.length > 1 ? ` (+${inProcess.errors.length - 1} more candidate(s) failing)` : ''}); trying another Node`);
+        try {
+          const child = await tulindInChild(tmp, dataFile, kernels !== null);
+          tulind = child.tulind;
+          tulindNode = child.node;
+          engineTulindNode = child.engine;
+        } catch (error) {
+          tulind = { ok: false, reason: `tulind child failed: ${(error as Error).message}` };
+        }
+        if (!tulind.ok) tulind = { ok: false, reason: `in ${process.version}: ${inProcess.errors.join('; ')} | ${tulind.reason}` };
       }
-      if (!tulind.ok) tulind = { ok: false, reason: `in ${process.version}: ${inProcess.errors.join('; ')} | ${tulind.reason}` };
     }
     if (!tulind.ok) reasons.tulind = tulind.reason;
     if (engineTulindNode !== null && !engineTulindNode.ok) reasons.engine_tulind_node = engineTulindNode.reason;
@@ -253,13 +263,17 @@ async function main(): Promise<void> {
     // length, so the extrapolation is linear.
     let tiS: number | null = null;
     const tiSeriesMeasured = TI_SERIES;
-    try {
-      log(`technicalindicators: timing ${tiSeriesMeasured} of ${SERIES} series per pass ...`);
-      const inputs = Array.from({ length: tiSeriesMeasured }, (_, s) => toTiInputs(seriesView(set, s)));
-      const tiTiming = timePasses(makeTiPass(inputs), PASSES);
-      tiS = (tiTiming.medianS * SERIES) / tiSeriesMeasured;
-    } catch (error) {
-      reasons.technicalindicators = (error as Error).message;
+    if (FAST_ONLY) {
+      reasons.technicalindicators = 'skipped (BENCH_ONLY=fast)';
+    } else {
+      try {
+        log(`technicalindicators: timing ${tiSeriesMeasured} of ${SERIES} series per pass ...`);
+        const inputs = Array.from({ length: tiSeriesMeasured }, (_, s) => toTiInputs(seriesView(set, s)));
+        const tiTiming = timePasses(makeTiPass(inputs), PASSES);
+        tiS = (tiTiming.medianS * SERIES) / tiSeriesMeasured;
+      } catch (error) {
+        reasons.technicalindicators = (error as Error).message;
+      }
     }
     const tiExtrapolated = tiS !== null && tiSeriesMeasured < SERIES;
 
@@ -287,7 +301,7 @@ async function main(): Promise<void> {
       name: 'technicalindicators (npm)',
       runtime: process.version,
       seconds: tiS,
-      note: tiS === null ? 'failed, see below' : tiExtrapolated ? `EXTRAPOLATED from ${tiSeriesMeasured} of ${SERIES} series (× ${(SERIES / tiSeriesMeasured).toFixed(1)})` : 'all series',
+      note: tiS === null ? (FAST_ONLY ? 'skipped, see below' : 'failed, see below') : tiExtrapolated ? `EXTRAPOLATED from ${tiSeriesMeasured} of ${SERIES} series (× ${(SERIES / tiSeriesMeasured).toFixed(1)})` : 'all series',
     });
     for (const c of cRuns) {
       rows.push({ name: `Tulip C (${c.label})`, runtime: 'gcc', seconds: c.ok ? c.result.median_s : null, note: `${c.flags.join(' ')}${c.ok ? '' : ` — ${c.reason}`}` });

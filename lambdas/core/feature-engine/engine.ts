@@ -22,7 +22,7 @@ export const FEATURE_COLUMNS_ALL: readonly FeatureColumnDoc[] = ALL_GROUPS.flatM
  */
 export interface EngineStates {
   /** Format version of this object; {@link FeatureEngine.resume} refuses any other. */
-  version: 1;
+  version: 2;
   /** Number of rows the states cover: the `length` of the call that produced them. */
   rows: number;
   /** State of each group, by group id. */
@@ -44,7 +44,7 @@ export interface EngineResult {
   states: EngineStates;
 }
 
-const STATES_VERSION = 1;
+const STATES_VERSION = 2;
 
 /** Throws unless `value` is an integer in [min, max]. */
 function assertIndex(name: string, value: number, min: number, max: number): void {

@@ -74,7 +74,7 @@ const smaGroup: FeatureGroup<SmaGroupState> = {
       (n): FeatureColumnDoc => ({
         name: `sma_${n}`,
         unit: 'USD',
-        formula: `mean(close_{t−${n - 1}} … close_t); running Neumaier-compensated sum, recomputed exactly each time the window turns over`,
+        formula: `mean(close_{t−${n - 1}} … close_t); running sum, recomputed exactly from the window every n rows (at fixed row numbers) so rounding cannot accumulate`,
         source: SMA_SOURCE,
         warmup: n - 1,
       }),

@@ -10,9 +10,17 @@
  *   otherwise the value returned by the call that computed rows up to `from`. The returned state is
  *   plain JSON (finite numbers, arrays, null). The incoming state is never mutated (it is copied).
  *   Running [0, k) then [k, n) writes exactly (bit for bit) what one run over [0, n) writes: every
- *   branch and every periodic exact recompute depends on the absolute row index, never on `from`.
+ *   branch and every periodic exact recompute depends on the absolute row index or on the (bit-
+ *   identical) state, never on `from`.
  * - The batch kernels are thin wrappers: a fresh state and one run over the whole input. They
- *   allocate O(1) (plus O(period) scratch for the stochastic smoothing rings) per call.
+ *   allocate O(1) per call; CCI, the stochastic and Bollinger reuse module-level scratch arrays
+ *   (grown on demand, O(to − from + period), never shared across calls).
+ * - Speed (V8): hot loops keep their state in locals and avoid data-dependent branches on doubles
+ *   (`Math.max`/`if` on market data compile to jumps that mispredict): selections use `+(a > b)`
+ *   (0 or 1) arithmetic, exact for finite values, and max(d, 0) uses (d + |d|)·0.5. Divisions are
+ *   kept where they define published numbers (RSI, ATR, EMA: bit-identical to
+ *   lambdas/core/indicators.ts; CCI); the SMA, Bollinger, ADX and stochastic smoothing multiply by
+ *   precomputed reciprocals (a division costs several multiplications' time).
  *
  * Errors: a bad period, mismatched lengths or a too-short output throw a `RangeError` naming the
  * argument and the value, e.g. `period must be an integer >= 1, got 0`.
@@ -55,12 +63,31 @@ function assertOutLength(name: string, out: Float64Array, n: number): void {
 // Rolling means (SMA family), fused over several periods
 // ---------------------------------------------------------------------------------------------
 
-/** State of {@link rollingMeansRun}: per period, the compensated window sum and the NaN count. */
+/**
+ * Σ src[i] for i in [start, end), in a fixed order: four interleaved partial sums (i ≡ 0, 1, 2, 3
+ * mod 4 from `start`, the remainder into the first), then (s0 + s1) + (s2 + s3). Four independent
+ * chains instead of one: a quarter of the latency of a sequential sum, same accuracy class.
+ */
+function windowSum(src: Float64Array, start: number, end: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = start;
+  for (const e4 = end - 3; i < e4; i += 4) {
+    s0 += src[i] as number;
+    s1 += src[i + 1] as number;
+    s2 += src[i + 2] as number;
+    s3 += src[i + 3] as number;
+  }
+  for (; i < end; i++) s0 += src[i] as number;
+  return s0 + s1 + (s2 + s3);
+}
+
+/** State of {@link rollingMeansRun}: per period, the running window sum and the NaN count. */
 export interface RollingMeansState {
-  /** Neumaier running sum of the non-NaN values of the window ending at the last row, per period. */
+  /** Running sum of the non-NaN values of the window ending at the last row, per period. */
   sum: number[];
-  /** Neumaier compensation term of `sum` (the low-order bits the sum lost), per period. */
-  comp: number[];
   /** Number of NaN values in that window, per period. */
   nans: number[];
 }
@@ -71,10 +98,10 @@ export interface RollingMeansState {
  *
  * - Warm-up: rows t < p − 1 are NaN; the first value is at index p − 1.
  * - Missing data: a window containing a NaN gives NaN; later NaN-free windows are defined again.
- * - Precision: a running sum with Neumaier (improved Kahan–Babuška) compensation (Neumaier 1974),
- *   recomputed exactly from the window every time the window has fully turned over (when the
- *   window start is a multiple of p), so drift never accumulates over more than p updates. Agrees
- *   with a naive per-window sum to ~1e-15 relative for price series.
+ * - Precision: a plain running sum (`sum += src[t] − src[t−p]`), recomputed from the window (see
+ *   windowSum) every time the window has fully turned over (at the rows where the window start is
+ *   a multiple of p), so rounding never accumulates over more than p updates: the error stays below
+ *   ~2p·ε·max|window sum| (~1e-14 relative for price series). The mean is sum·(1/p).
  * - Cost: O(n · periods.length) plus O(n) per period for the periodic recomputes.
  * @throws RangeError when a period is not an integer >= 1 or `periods`/`outs` lengths differ.
  */
@@ -92,55 +119,66 @@ export function rollingMeansRun(
   for (const p of periods) assertPeriod('period', p);
   const k = periods.length;
   const s: RollingMeansState = state
-    ? { sum: state.sum.slice(), comp: state.comp.slice(), nans: state.nans.slice() }
-    : { sum: new Array<number>(k).fill(0), comp: new Array<number>(k).fill(0), nans: new Array<number>(k).fill(0) };
+    ? { sum: state.sum.slice(), nans: state.nans.slice() }
+    : { sum: new Array<number>(k).fill(0), nans: new Array<number>(k).fill(0) };
   for (let j = 0; j < k; j++) {
     const p = periods[j] as number;
     const out = outs[j] as Float64Array;
     let sum = s.sum[j] as number;
-    let comp = s.comp[j] as number;
     let nans = s.nans[j] as number;
-    for (let t = from; t < to; t++) {
-      if (t < p - 1) {
-        out[t] = Number.NaN;
-        continue;
-      }
-      const start = t - p + 1;
-      if (start % p === 0) {
-        // Exact recompute of the window [start, t] (also the first window, start = 0).
-        sum = 0;
-        comp = 0;
+    const invp = 1 / p;
+    let t = from;
+    const warm = p - 1 < to ? p - 1 : to;
+    for (; t < warm; t++) out[t] = Number.NaN;
+    // Rows t with t ≡ p − 1 (mod p) recompute their window exactly; the others update the sum.
+    let rebuild = t + (p - 1 - (t % p));
+    while (t < to) {
+      if (t === rebuild) {
+        sum = windowSum(src, t - p + 1, t + 1);
         nans = 0;
-        for (let i = start; i <= t; i++) {
-          const v = src[i] as number;
-          if (v !== v) {
-            nans++;
-            continue;
+        if (sum !== sum) {
+          // NaN in the window: count them and sum the others.
+          sum = 0;
+          for (let i = t - p + 1; i <= t; i++) {
+            const v = src[i] as number;
+            if (v !== v) nans++;
+            else sum += v;
           }
-          const u = sum + v;
-          comp += Math.abs(sum) >= Math.abs(v) ? sum - u + v : v - u + sum;
-          sum = u;
         }
-      } else {
-        const v = src[t] as number;
-        if (v !== v) nans++;
-        else {
-          const u = sum + v;
-          comp += Math.abs(sum) >= Math.abs(v) ? sum - u + v : v - u + sum;
-          sum = u;
-        }
-        const o = src[t - p] as number;
-        if (o !== o) nans--;
-        else {
-          const u = sum - o;
-          comp += Math.abs(sum) >= Math.abs(o) ? sum - u - o : -o - u + sum;
-          sum = u;
-        }
+        out[t] = nans === 0 ? sum * invp : Number.NaN;
+        rebuild += p;
+        t++;
       }
-      out[t] = nans === 0 ? (sum + comp) / p : Number.NaN;
+      const end = rebuild < to ? rebuild : to;
+      if (nans === 0) {
+        // Fast path: no NaN in the window. A NaN entering or leaving turns the sum into NaN, and
+        // the segment is then redone by the careful loop below (same arithmetic otherwise).
+        const t0 = t;
+        const sum0 = sum;
+        for (; t < end; t++) {
+          sum += (src[t] as number) - (src[t - p] as number);
+          out[t] = sum * invp;
+        }
+        if (sum === sum) continue;
+        t = t0;
+        sum = sum0;
+      }
+      for (; t < end; t++) {
+        const v = src[t] as number;
+        const o = src[t - p] as number;
+        const d = v - o;
+        if (d === d) sum += d;
+        else {
+          // A NaN enters and/or leaves the window.
+          if (v !== v) nans++;
+          else sum += v;
+          if (o !== o) nans--;
+          else sum -= o;
+        }
+        out[t] = nans === 0 ? sum * invp : Number.NaN;
+      }
     }
     s.sum[j] = sum;
-    s.comp[j] = comp;
     s.nans[j] = nans;
   }
   return s;
@@ -224,13 +262,21 @@ export function emasRun(
     throw new RangeError(`periods.length ${periods.length} must equal outs.length ${outs.length}`);
   }
   for (const p of periods) assertPeriod('period', p);
-  const s: EmasState = state ? { ema: state.ema.map((e) => ({ ...e })) } : { ema: periods.map(() => emaInit()) };
+  const s: EmasState = state ? { ema: state.ema.map((e) => ({ n: e.n, sum: e.sum, v: e.v })) } : { ema: periods.map(() => emaInit()) };
   for (let j = 0; j < periods.length; j++) {
     const p = periods[j] as number;
     const alpha = 2 / (p + 1);
     const out = outs[j] as Float64Array;
     const e = s.ema[j] as EmaState;
-    for (let t = from; t < to; t++) out[t] = emaPush(e, src[t] as number, p, alpha);
+    let t = from;
+    // Seeding (as emaPush): leading NaN skipped, then the mean of the first p values.
+    for (; t < to && e.n < p; t++) out[t] = emaPush(e, src[t] as number, p, alpha);
+    let v = e.v;
+    for (; t < to; t++) {
+      v = ((src[t] as number) - v) * alpha + v;
+      out[t] = v;
+    }
+    e.v = v;
   }
   return s;
 }
@@ -295,25 +341,66 @@ export function macdRun(
   assertPeriod('slow', slow, fast + 1);
   assertPeriod('signal', signal);
   const s: MacdState = state
-    ? { fast: { ...state.fast }, slow: { ...state.slow }, signal: { ...state.signal } }
+    ? {
+        fast: { n: state.fast.n, sum: state.fast.sum, v: state.fast.v },
+        slow: { n: state.slow.n, sum: state.slow.sum, v: state.slow.v },
+        signal: { n: state.signal.n, sum: state.signal.sum, v: state.signal.v },
+      }
     : { fast: emaInit(), slow: emaInit(), signal: emaInit() };
   const aF = 2 / (fast + 1);
   const aS = 2 / (slow + 1);
   const aG = 2 / (signal + 1);
   const fastStart = slow - fast;
   const { macd: oM, signal: oS, hist: oH, spread: oX, ppo: oP } = outs;
-  for (let t = from; t < to; t++) {
+  const sF = s.fast;
+  const sS = s.slow;
+  const sG = s.signal;
+  let t = from;
+  // Seeding rows (until all three EMAs are seeded): the general emaPush path.
+  for (; t < to && (sS.n < slow || sF.n < fast || sG.n < signal); t++) {
     const c = close[t] as number;
-    const es = emaPush(s.slow, c, slow, aS);
-    const ef = t >= fastStart ? emaPush(s.fast, c, fast, aF) : Number.NaN;
+    const es = emaPush(sS, c, slow, aS);
+    const ef = t >= fastStart ? emaPush(sF, c, fast, aF) : Number.NaN;
     const m = ef - es;
-    const g = emaPush(s.signal, m, signal, aG);
+    const g = emaPush(sG, m, signal, aG);
     if (oM !== null) oM[t] = m;
     if (oS !== null) oS[t] = g;
     if (oH !== null) oH[t] = m - g;
     if (oX !== null) oX[t] = ef / es - 1;
     if (oP !== null) oP[t] = ((ef - es) / es) * 100;
   }
+  // Seeded: the same updates as emaPush, on locals.
+  let vF = sF.v;
+  let vS = sS.v;
+  let vG = sG.v;
+  if (oX === null && oP === null && oM !== null && oS !== null && oH !== null) {
+    for (; t < to; t++) {
+      const c = close[t] as number;
+      vS = (c - vS) * aS + vS;
+      vF = (c - vF) * aF + vF;
+      const m = vF - vS;
+      vG = (m - vG) * aG + vG;
+      oM[t] = m;
+      oS[t] = vG;
+      oH[t] = m - vG;
+    }
+  } else {
+    for (; t < to; t++) {
+      const c = close[t] as number;
+      vS = (c - vS) * aS + vS;
+      vF = (c - vF) * aF + vF;
+      const m = vF - vS;
+      vG = (m - vG) * aG + vG;
+      if (oM !== null) oM[t] = m;
+      if (oS !== null) oS[t] = vG;
+      if (oH !== null) oH[t] = m - vG;
+      if (oX !== null) oX[t] = vF / vS - 1;
+      if (oP !== null) oP[t] = ((vF - vS) / vS) * 100;
+    }
+  }
+  sF.v = vF;
+  sS.v = vS;
+  sG.v = vG;
   return s;
 }
 
@@ -359,39 +446,46 @@ export interface RsiState {
  */
 export function rsiRun(close: Float64Array, period: number, out: Float64Array, from: number, to: number, state: RsiState | null): RsiState {
   assertPeriod('period', period);
-  const s: RsiState = state ? { ...state } : { gainSum: 0, lossSum: 0, avgGain: 0, avgLoss: 0 };
-  let { gainSum, lossSum, avgGain, avgLoss } = s;
-  for (let t = from; t < to; t++) {
-    if (t === 0) {
-      out[t] = Number.NaN;
-      continue;
-    }
-    const d = (close[t] as number) - (close[t - 1] as number);
-    const g = d > 0 ? d : 0;
-    const l = d < 0 ? -d : 0;
+  let gainSum = state ? state.gainSum : 0;
+  let lossSum = state ? state.lossSum : 0;
+  let avgGain = state ? state.avgGain : 0;
+  let avgLoss = state ? state.avgLoss : 0;
+  let t = from;
+  if (t === 0 && t < to) {
+    out[0] = Number.NaN;
+    t = 1;
+  }
+  if (t >= to) return { gainSum, lossSum, avgGain, avgLoss };
+  // gain = max(d, 0), loss = max(−d, 0), written branch-free: (d + |d|)/2 and (|d| − d)/2 are exact.
+  let prev = close[t - 1] as number;
+  for (; t < to && t <= period; t++) {
+    const c = close[t] as number;
+    const d = c - prev;
+    prev = c;
+    const a = Math.abs(d);
+    gainSum += (d + a) * 0.5;
+    lossSum += (a - d) * 0.5;
     if (t < period) {
-      gainSum += g;
-      lossSum += l;
       out[t] = Number.NaN;
       continue;
     }
-    if (t === period) {
-      gainSum += g;
-      lossSum += l;
-      avgGain = gainSum / period;
-      avgLoss = lossSum / period;
-    } else {
-      avgGain = (avgGain * (period - 1) + g) / period;
-      avgLoss = (avgLoss * (period - 1) + l) / period;
-    }
+    avgGain = gainSum / period;
+    avgLoss = lossSum / period;
     const total = avgGain + avgLoss;
     out[t] = total === 0 ? 50 : 100 * (avgGain / total);
   }
-  s.gainSum = gainSum;
-  s.lossSum = lossSum;
-  s.avgGain = avgGain;
-  s.avgLoss = avgLoss;
-  return s;
+  const pm1 = period - 1;
+  for (; t < to; t++) {
+    const c = close[t] as number;
+    const d = c - prev;
+    prev = c;
+    const a = Math.abs(d);
+    avgGain = (avgGain * pm1 + (d + a) * 0.5) / period;
+    avgLoss = (avgLoss * pm1 + (a - d) * 0.5) / period;
+    const total = avgGain + avgLoss;
+    out[t] = total === 0 ? 50 : 100 * (avgGain / total);
+  }
+  return { gainSum, lossSum, avgGain, avgLoss };
 }
 
 /**
@@ -442,16 +536,81 @@ export interface StochState {
   slowK: number[];
 }
 
+/** Scratch of {@link stochRun}, grown on demand and reused: window extremes, then fast and slow %K of the rows of one call. */
+let stochHigh = new Float64Array(0);
+let stochLow = new Float64Array(0);
+let stochFast = new Float64Array(0);
+let stochSlow = new Float64Array(0);
+
+/**
+ * Trailing-window maxima of `src` over `period` rows, for the window ends t in
+ * [base + period − 1, base + len): on return, the maximum of the window ending at t is
+ * max(buf[t − period + 1 − base], buf[t − span + 1 − base]), `span` being the returned power of two
+ * (<= period). Sparse-table doubling (in place): level w holds the maximum of rows
+ * [base + i, base + i + w − 1] at buf[i]. Every step selects one of two values without a branch
+ * (`+(a > b)` is 0 or 1, and 1·a + 0·b = a exactly for finite values): V8 compiles `Math.max` and
+ * `if` on doubles to jumps, which mispredict on market data. Exact (a maximum is one of the inputs).
+ */
+function windowMax(src: Float64Array, base: number, len: number, period: number, buf: Float64Array): number {
+  if (period === 1) {
+    for (let i = 0; i < len; i++) buf[i] = src[base + i] as number;
+    return 1;
+  }
+  for (let i = 0, e = len - 1; i < e; i++) {
+    const a = src[base + i] as number;
+    const b = src[base + i + 1] as number;
+    const k = +(a > b);
+    buf[i] = k * a + (1 - k) * b;
+  }
+  let w = 2;
+  for (; 2 * w <= period; w *= 2) {
+    for (let i = 0, e = len - 2 * w + 1; i < e; i++) {
+      const a = buf[i] as number;
+      const b = buf[i + w] as number;
+      const k = +(a > b);
+      buf[i] = k * a + (1 - k) * b;
+    }
+  }
+  return w;
+}
+
+/** Trailing-window minima, as {@link windowMax}. */
+function windowMin(src: Float64Array, base: number, len: number, period: number, buf: Float64Array): number {
+  if (period === 1) {
+    for (let i = 0; i < len; i++) buf[i] = src[base + i] as number;
+    return 1;
+  }
+  for (let i = 0, e = len - 1; i < e; i++) {
+    const a = src[base + i] as number;
+    const b = src[base + i + 1] as number;
+    const k = +(a < b);
+    buf[i] = k * a + (1 - k) * b;
+  }
+  let w = 2;
+  for (; 2 * w <= period; w *= 2) {
+    for (let i = 0, e = len - 2 * w + 1; i < e; i++) {
+      const a = buf[i] as number;
+      const b = buf[i + w] as number;
+      const k = +(a < b);
+      buf[i] = k * a + (1 - k) * b;
+    }
+  }
+  return w;
+}
+
 /**
  * Slow stochastic oscillator (Lane; TA-Lib `TA_STOCH` with SMA smoothing).
  *
  * - fast %K_t = 100·(close_t − LL)/(HH − LL), HH/LL = highest high / lowest low over the last
  *   `kPeriod` bars including t; 50 (neutral) when HH = LL (TA-Lib writes 0 there).
  * - slow %K = SMA(kSlow) of fast %K; %D = SMA(dPeriod) of slow %K. Each mean is summed oldest to
- *   newest in a fixed order.
+ *   newest in a fixed order, then multiplied by 1/kSlow (1/dPeriod).
  * - Range 0..100 (when close lies inside [low, high]). Warm-up: slow %K from index
  *   kPeriod + kSlow − 2, %D from kPeriod + kSlow + dPeriod − 3.
- * - Scratch: the runner keeps two rings of kSlow and dPeriod numbers in its state.
+ * - HH/LL: exact branch-free sparse-table extremes (see windowMax), re-read from the inputs
+ *   (nothing carried across calls). The last kSlow fast %K and dPeriod slow %K values are kept in
+ *   the state as rings indexed by row mod size; inside a call every value lives in reusable module
+ *   scratch arrays (O(to − from + periods) numbers).
  */
 export function stochRun(
   high: Float64Array,
@@ -472,50 +631,105 @@ export function stochRun(
   const s: StochState = state
     ? { fastK: state.fastK.slice(), slowK: state.slowK.slice() }
     : { fastK: new Array<number>(kSlow).fill(0), slowK: new Array<number>(dPeriod).fill(0) };
-  const fk = s.fastK;
-  const sk = s.slowK;
   const kStart = kPeriod - 1;
   const skStart = kStart + kSlow - 1;
   const dStart = skStart + dPeriod - 1;
-  let hi = -1;
-  let lo = -1;
-  for (let t = from; t < to; t++) {
-    const w = t - kPeriod + 1;
-    if (w < 0) {
-      outK[t] = Number.NaN;
-      outD[t] = Number.NaN;
-      continue;
+  let t = from;
+  for (; t < to && t < kStart; t++) {
+    outK[t] = Number.NaN;
+    outD[t] = Number.NaN;
+  }
+  if (t >= to) return s;
+  const tFirst = t;
+  // Window extremes of the rows [tFirst, to): inputs from row xBase = tFirst − kPeriod + 1 (>= 0).
+  const xBase = tFirst - kStart;
+  const xLen = to - xBase;
+  // Fast %K of row r at fk[r − fBase], slow %K at sk[r − sBase]: the rows of the rings, then this call's.
+  const fBase = tFirst - kSlow + 1;
+  const sBase = tFirst - dPeriod + 1;
+  if (stochHigh.length < xLen) {
+    stochHigh = new Float64Array(xLen * 2);
+    stochLow = new Float64Array(xLen * 2);
+  }
+  if (stochFast.length < to - fBase) stochFast = new Float64Array((to - fBase) * 2);
+  if (stochSlow.length < to - sBase) stochSlow = new Float64Array((to - sBase) * 2);
+  const hb = stochHigh;
+  const lb = stochLow;
+  const fk = stochFast;
+  const sk = stochSlow;
+  const span = windowMax(high, xBase, xLen, kPeriod, hb);
+  windowMin(low, xBase, xLen, kPeriod, lb);
+  for (let r = fBase > kStart ? fBase : kStart; r < tFirst; r++) fk[r - fBase] = s.fastK[r % kSlow] as number;
+  for (let r = sBase > skStart ? sBase : skStart; r < tFirst; r++) sk[r - sBase] = s.slowK[r % dPeriod] as number;
+  const invK = 1 / kSlow;
+  const invD = 1 / dPeriod;
+  // Small smoothing windows (<= 4, e.g. 14/3/3) sum from shift registers (f0 newest … f3 oldest
+  // fast %K, g0 … g3 slow %K) instead of looping over the scratch: same terms, same order.
+  const small = kSlow <= 4 && dPeriod <= 4;
+  let f0 = 0;
+  let f1 = 0;
+  let f2 = 0;
+  let f3 = 0;
+  let g0 = 0;
+  let g1 = 0;
+  let g2 = 0;
+  let g3 = 0;
+  if (small) {
+    // Rows before tFirst that the sums can reach (>= kStart, resp. >= skStart) come from the rings.
+    for (let r = tFirst - 4; r < tFirst; r++) {
+      f3 = f2;
+      f2 = f1;
+      f1 = f0;
+      f0 = r >= kStart && r >= fBase ? (fk[r - fBase] as number) : 0;
+      g3 = g2;
+      g2 = g1;
+      g1 = g0;
+      g0 = r >= skStart && r >= sBase ? (sk[r - sBase] as number) : 0;
     }
-    // Highest high / lowest low over [w, t] (see rollingExtremeRun).
-    if (hi < w) {
-      hi = w;
-      for (let i = w + 1; i <= t; i++) if ((high[i] as number) >= (high[hi] as number)) hi = i;
-    } else if ((high[t] as number) >= (high[hi] as number)) hi = t;
-    if (lo < w) {
-      lo = w;
-      for (let i = w + 1; i <= t; i++) if ((low[i] as number) <= (low[lo] as number)) lo = i;
-    } else if ((low[t] as number) <= (low[lo] as number)) lo = t;
-    const hh = high[hi] as number;
-    const ll = low[lo] as number;
-    fk[t % kSlow] = hh > ll ? 100 * (((close[t] as number) - ll) / (hh - ll)) : 50;
+  }
+  for (; t < to; t++) {
+    const i = t - xBase;
+    const h1 = hb[i - kStart] as number;
+    const h2 = hb[i - span + 1] as number;
+    const kh = +(h1 > h2);
+    const hh = kh * h1 + (1 - kh) * h2;
+    const l1 = lb[i - kStart] as number;
+    const l2 = lb[i - span + 1] as number;
+    const kl = +(l1 < l2);
+    const ll = kl * l1 + (1 - kl) * l2;
+    const f = hh > ll ? 100 * (((close[t] as number) - ll) / (hh - ll)) : 50;
+    fk[t - fBase] = f;
+    f3 = f2;
+    f2 = f1;
+    f1 = f0;
+    f0 = f;
     if (t < skStart) {
       outK[t] = Number.NaN;
       outD[t] = Number.NaN;
       continue;
     }
     let sum = 0;
-    for (let i = t - kSlow + 1; i <= t; i++) sum += fk[i % kSlow] as number;
-    const k = sum / kSlow;
-    sk[t % dPeriod] = k;
+    if (small) sum = kSlow === 3 ? f2 + f1 + f0 : kSlow === 1 ? f0 : kSlow === 2 ? f1 + f0 : f3 + f2 + f1 + f0;
+    else for (let j = t - kSlow + 1 - fBase, e = t - fBase; j <= e; j++) sum += fk[j] as number;
+    const k = sum * invK;
+    sk[t - sBase] = k;
     outK[t] = k;
+    g3 = g2;
+    g2 = g1;
+    g1 = g0;
+    g0 = k;
     if (t < dStart) {
       outD[t] = Number.NaN;
       continue;
     }
     let sumD = 0;
-    for (let i = t - dPeriod + 1; i <= t; i++) sumD += sk[i % dPeriod] as number;
-    outD[t] = sumD / dPeriod;
+    if (small) sumD = dPeriod === 3 ? g2 + g1 + g0 : dPeriod === 1 ? g0 : dPeriod === 2 ? g1 + g0 : g3 + g2 + g1 + g0;
+    else for (let j = t - dPeriod + 1 - sBase, e = t - sBase; j <= e; j++) sumD += sk[j] as number;
+    outD[t] = sumD * invD;
   }
+  // Back into the rings: the rows of this call that they still hold.
+  for (let r = to - kSlow > tFirst ? to - kSlow : tFirst; r < to; r++) s.fastK[r % kSlow] = fk[r - fBase] as number;
+  for (let r = to - dPeriod > tFirst ? to - dPeriod : tFirst; r < to; r++) if (r >= skStart) s.slowK[r % dPeriod] = sk[r - sBase] as number;
   return s;
 }
 
@@ -546,12 +760,19 @@ export function stochInto(
 // True range, ATR, ADX / DI (Wilder)
 // ---------------------------------------------------------------------------------------------
 
-/** Wilder's true range at row t >= 1: max(H−L, |H−C_{t−1}|, |L−C_{t−1}|). */
-function trueRangeAt(high: Float64Array, low: Float64Array, close: Float64Array, t: number): number {
-  const h = high[t] as number;
-  const l = low[t] as number;
-  const pc = close[t - 1] as number;
-  return Math.max(h - l, Math.abs(h - pc), Math.abs(l - pc));
+/**
+ * Wilder's true range max(H−L, |H−C_prev|, |L−C_prev|), bit-identical to `Math.max` of the three
+ * for finite inputs but branch-free: V8 compiles `Math.max` of doubles to compare-and-jump, which
+ * mispredicts on market data. `+(a > b)` is 0 or 1, and 1·x + 0·y = x exactly for finite x, y.
+ */
+function trueRange(h: number, l: number, pc: number): number {
+  const a = h - l;
+  const b = Math.abs(h - pc);
+  const c = Math.abs(l - pc);
+  const kb = +(b > a);
+  const m = kb * b + (1 - kb) * a;
+  const kc = +(c > m);
+  return kc * c + (1 - kc) * m;
 }
 
 /** State of {@link atrRun}: the seed sum of TR_1..TR_period, then the current ATR. */
@@ -577,29 +798,37 @@ export function atrRun(
   state: AtrState | null,
 ): AtrState {
   assertPeriod('period', period);
-  const s: AtrState = state ? { ...state } : { sum: 0, atr: 0 };
-  let { sum, atr } = s;
-  for (let t = from; t < to; t++) {
-    if (t === 0) {
-      out[t] = Number.NaN;
-      continue;
-    }
-    const tr = trueRangeAt(high, low, close, t);
-    if (t < period) {
-      sum += tr;
-      out[t] = Number.NaN;
-    } else if (t === period) {
-      sum += tr;
+  let sum = state ? state.sum : 0;
+  let atr = state ? state.atr : 0;
+  let t = from;
+  if (t === 0 && t < to) {
+    out[0] = Number.NaN;
+    t = 1;
+  }
+  if (t >= to) return { sum, atr };
+  let pc = close[t - 1] as number;
+  for (; t < to && t <= period; t++) {
+    const h = high[t] as number;
+    const l = low[t] as number;
+    const tr = trueRange(h, l, pc);
+    pc = close[t] as number;
+    sum += tr;
+    if (t < period) out[t] = Number.NaN;
+    else {
       atr = sum / period;
-      out[t] = atr;
-    } else {
-      atr = (atr * (period - 1) + tr) / period;
       out[t] = atr;
     }
   }
-  s.sum = sum;
-  s.atr = atr;
-  return s;
+  const pm1 = period - 1;
+  for (; t < to; t++) {
+    const h = high[t] as number;
+    const l = low[t] as number;
+    const tr = trueRange(h, l, pc);
+    pc = close[t] as number;
+    atr = (atr * pm1 + tr) / period;
+    out[t] = atr;
+  }
+  return { sum, atr };
 }
 
 /**
@@ -622,8 +851,11 @@ export interface DmiState {
   trS: number;
   pS: number;
   mS: number;
-  /** Current ATR (mean form, = trS/period at the seed row). */
-  atr: number;
+  /**
+   * Current ATR (mean form, = trS/period at the seed row); null when the run did not compute it
+   * (no `atr` output was asked for): such a state cannot resume a run that asks for ATR.
+   */
+  atr: number | null;
   /** Sum of DX over rows period..2·period−1 (the ADX seed), then the current ADX. */
   dxSum: number;
   adx: number;
@@ -643,14 +875,17 @@ export interface DmiOutputs {
  * - For t >= 1: up = H_t − H_{t−1}, down = L_{t−1} − L_t; +DM = up if up > down and up > 0, else 0;
  *   −DM = down if down > up and down > 0, else 0; TR as Wilder.
  * - Smoothing (Wilder's book, also npm `technicalindicators`): S_period = TR_1 + … + TR_period (same
- *   for ±DM); then S_t = S_{t−1} − S_{t−1}/period + x_t. TA-Lib instead seeds with the sum of
+ *   for ±DM); then S_t = S_{t−1}·(1 − 1/period) + x_t (Wilder's S − S/period + x, evaluated with
+ *   the constant (period−1)/period as Tulip Indicators does). TA-Lib instead seeds with the sum of
  *   period − 1 values and applies one update at row `period`: the difference decays as (1−1/period)^t.
  * - +DI = 100·(S+DM/S_TR), −DI = 100·(S−DM/S_TR), 0 when S_TR = 0; DX = 100·|+DI − −DI|/(+DI + −DI),
- *   0 when +DI + −DI = 0. ADX: seed = mean of DX over rows period..2·period−1, then
- *   ADX_t = (ADX_{t−1}·(period−1) + DX_t)/period.
- * - ATR: mean(TR_1..TR_period) at row period (the same plain sum as S_TR, divided), then Wilder's
- *   (ATR·(period−1) + TR)/period — bit-identical to {@link atrRun}.
+ *   0 when +DI + −DI = 0, evaluated as 100·|S+DM − S−DM|/(S+DM + S−DM) (the same ratio, one division,
+ *   and independent of whether the DI outputs are asked for). ADX: seed = mean of DX over rows period..2·period−1, then
+ *   ADX_t = ADX_{t−1}·(period−1)/period + DX_t/period (constants precomputed).
+ * - ATR (only when `outs.atr` is given): mean(TR_1..TR_period) at row period (the same plain sum as
+ *   S_TR, divided), then Wilder's (ATR·(period−1) + TR)/period — bit-identical to {@link atrRun}.
  * - Warm-up: ±DI and ATR from index `period`, ADX from 2·period − 1. Units: DI/ADX 0..100, ATR USD.
+ * @throws RangeError when `outs.atr` is given but `state` was produced without it (state.atr null).
  */
 export function dmiRun(
   high: Float64Array,
@@ -663,70 +898,93 @@ export function dmiRun(
   state: DmiState | null,
 ): DmiState {
   assertPeriod('period', period);
-  const s: DmiState = state ? { ...state } : { trS: 0, pS: 0, mS: 0, atr: 0, dxSum: 0, adx: 0 };
-  let { trS, pS, mS, atr, dxSum, adx } = s;
   const { adx: oA, plusDi: oP, minusDi: oM, atr: oT } = outs;
-  const adxStart = 2 * period - 1;
-  for (let t = from; t < to; t++) {
-    if (t === 0) {
-      if (oA !== null) oA[t] = Number.NaN;
-      if (oP !== null) oP[t] = Number.NaN;
-      if (oM !== null) oM[t] = Number.NaN;
-      if (oT !== null) oT[t] = Number.NaN;
-      continue;
-    }
-    const h = high[t] as number;
-    const l = low[t] as number;
-    const pc = close[t - 1] as number;
-    const tr = Math.max(h - l, Math.abs(h - pc), Math.abs(l - pc));
-    const up = h - (high[t - 1] as number);
-    const down = (low[t - 1] as number) - l;
-    const pdm = up > down && up > 0 ? up : 0;
-    const mdm = down > up && down > 0 ? down : 0;
-    if (t <= period) {
-      trS += tr;
-      pS += pdm;
-      mS += mdm;
-      if (t < period) {
-        if (oA !== null) oA[t] = Number.NaN;
-        if (oP !== null) oP[t] = Number.NaN;
-        if (oM !== null) oM[t] = Number.NaN;
-        if (oT !== null) oT[t] = Number.NaN;
-        continue;
-      }
-      atr = trS / period;
-    } else {
-      trS = trS - trS / period + tr;
-      pS = pS - pS / period + pdm;
-      mS = mS - mS / period + mdm;
-      atr = (atr * (period - 1) + tr) / period;
-    }
-    const pdi = trS > 0 ? 100 * (pS / trS) : 0;
-    const mdi = trS > 0 ? 100 * (mS / trS) : 0;
-    const diSum = pdi + mdi;
-    const dx = diSum > 0 ? 100 * (Math.abs(pdi - mdi) / diSum) : 0;
-    let a = Number.NaN;
-    if (t < adxStart) dxSum += dx;
-    else if (t === adxStart) {
-      dxSum += dx;
-      adx = dxSum / period;
-      a = adx;
-    } else {
-      adx = (adx * (period - 1) + dx) / period;
-      a = adx;
-    }
-    if (oA !== null) oA[t] = a;
-    if (oP !== null) oP[t] = pdi;
-    if (oM !== null) oM[t] = mdi;
-    if (oT !== null) oT[t] = atr;
+  const wantAtr = oT !== null;
+  const wantDi = oP !== null || oM !== null;
+  if (wantAtr && state !== null && state.atr === null) {
+    throw new RangeError('state.atr is null (the state comes from a run without the atr output); cannot resume with outs.atr');
   }
-  s.trS = trS;
-  s.pS = pS;
-  s.mS = mS;
-  s.atr = atr;
-  s.dxSum = dxSum;
-  s.adx = adx;
-  return s;
+  let trS = state ? state.trS : 0;
+  let pS = state ? state.pS : 0;
+  let mS = state ? state.mS : 0;
+  let atr = state && state.atr !== null ? state.atr : 0;
+  let dxSum = state ? state.dxSum : 0;
+  let adx = state ? state.adx : 0;
+  const adxStart = 2 * period - 1;
+  const pm1 = period - 1;
+  const per = pm1 / period;
+  const invp = 1 / period;
+  let t = from;
+  if (t === 0 && t < to) {
+    if (oA !== null) oA[0] = Number.NaN;
+    if (oP !== null) oP[0] = Number.NaN;
+    if (oM !== null) oM[0] = Number.NaN;
+    if (oT !== null) oT[0] = Number.NaN;
+    t = 1;
+  }
+  if (t < to) {
+    let ph = high[t - 1] as number;
+    let pl = low[t - 1] as number;
+    let pc = close[t - 1] as number;
+    for (; t < to; t++) {
+      const h = high[t] as number;
+      const l = low[t] as number;
+      const tr = trueRange(h, l, pc);
+      const up = h - ph;
+      const down = pl - l;
+      ph = h;
+      pl = l;
+      pc = close[t] as number;
+      // Branch-free (see trueRange): up·1 = up, up·0 = ±0, and adding ±0 changes no sum.
+      const pdm = up * (+(up > down) * +(up > 0));
+      const mdm = down * (+(down > up) * +(down > 0));
+      if (t <= period) {
+        trS += tr;
+        pS += pdm;
+        mS += mdm;
+        if (t < period) {
+          if (oA !== null) oA[t] = Number.NaN;
+          if (oP !== null) oP[t] = Number.NaN;
+          if (oM !== null) oM[t] = Number.NaN;
+          if (oT !== null) oT[t] = Number.NaN;
+          continue;
+        }
+        atr = trS / period;
+      } else {
+        trS = trS * per + tr;
+        pS = pS * per + pdm;
+        mS = mS * per + mdm;
+        if (wantAtr) atr = (atr * pm1 + tr) / period;
+      }
+      // DX = 100·|+DI − −DI|/(+DI + −DI) = 100·|S+DM − S−DM|/(S+DM + S−DM): one division.
+      const q = pS + mS;
+      const dx = q > 0 ? 100 * (Math.abs(pS - mS) / q) : 0;
+      let a = Number.NaN;
+      if (t < adxStart) dxSum += dx;
+      else if (t === adxStart) {
+        dxSum += dx;
+        adx = dxSum / period;
+        a = adx;
+      } else {
+        adx = adx * per + dx * invp;
+        a = adx;
+      }
+      if (oA !== null) oA[t] = a;
+      if (wantDi) {
+        let pdi = 0;
+        let mdi = 0;
+        if (trS > 0) {
+          const r = 100 / trS;
+          pdi = pS * r;
+          mdi = mS * r;
+        }
+        if (oP !== null) oP[t] = pdi;
+        if (oM !== null) oM[t] = mdi;
+      }
+      if (oT !== null) oT[t] = atr;
+    }
+  }
+  return { trS, pS, mS, atr: wantAtr ? atr : null, dxSum, adx };
 }
 
 /**
@@ -995,13 +1253,18 @@ export interface ObvState {
  */
 export function obvRun(close: Float64Array, volume: Float64Array, out: Float64Array, from: number, to: number, state: ObvState | null): ObvState {
   let obv = state ? state.obv : 0;
-  for (let t = from; t < to; t++) {
-    if (t > 0) {
-      const c = close[t] as number;
-      const p = close[t - 1] as number;
-      if (c > p) obv += volume[t] as number;
-      else if (c < p) obv -= volume[t] as number;
-    }
+  let t = from;
+  if (t === 0 && t < to) {
+    out[0] = obv;
+    t = 1;
+  }
+  if (t >= to) return { obv };
+  let p = close[t - 1] as number;
+  for (; t < to; t++) {
+    const c = close[t] as number;
+    // Branch-free: ±V_t or 0 (V·1, V·(−1) and V·0 are exact; adding 0 leaves the total unchanged).
+    obv += (volume[t] as number) * (+(c > p) - +(c < p));
+    p = c;
     out[t] = obv;
   }
   return { obv };
@@ -1170,38 +1433,114 @@ export function mfiRun(
 // CCI
 // ---------------------------------------------------------------------------------------------
 
-/** Scratch ring of typical prices for {@link cciRun}, grown on demand and reused across calls. */
-let cciRing = new Float64Array(64);
+/** Scratch of {@link cciRun}: the typical prices of the rows of one call (and of the window before it), grown on demand and reused. */
+let cciScratch = new Float64Array(0);
 
 /**
  * Commodity Channel Index (Lambert 1980; TA-Lib `TA_CCI`): TP = (H+L+C)/3; over the last `period`
  * bars including t, mean = Σ TP/period and MD = Σ |TP_i − mean|/period (mean absolute deviation);
- * CCI = (TP_t − mean)/(0.015·MD), 0 when MD = 0. Each window is recomputed from scratch in a fixed
- * order (oldest to newest: exact, stateless) from a ring of the last `period` typical prices.
- * Dimensionless; first value at index period − 1. O(n·period) time, O(period) reused scratch.
+ * CCI = (TP_t − mean)/(0.015·MD), 0 when MD = 0. Each window is recomputed from scratch (exact,
+ * stateless): both sums run oldest to newest, sequentially, from the typical prices of the window.
+ *
+ * Speed: rows are processed four at a time (their windows share period − 3 typical prices): each
+ * shared price is loaded once and added to the four rows' own accumulators, so every row still
+ * sums its terms in the same sequential order (results do not depend on the grouping, so resumed
+ * runs are bit-identical), with four independent dependency chains and a quarter of the loads.
+ * Dimensionless; first value at index period − 1. O(n·period) time, O(to − from + period) reused
+ * scratch.
  */
 export function cciRun(high: Float64Array, low: Float64Array, close: Float64Array, period: number, out: Float64Array, from: number, to: number): void {
   assertPeriod('period', period);
-  if (cciRing.length < period) cciRing = new Float64Array(period);
-  const ring = cciRing;
-  for (let i = Math.max(0, from - period + 1); i < from; i++) ring[i % period] = typicalPrice(high, low, close, i);
-  for (let t = from; t < to; t++) {
-    const tp = typicalPrice(high, low, close, t);
-    ring[t % period] = tp;
-    if (t < period - 1) {
-      out[t] = Number.NaN;
-      continue;
+  if (from >= to) return;
+  const base = from - period + 1 > 0 ? from - period + 1 : 0;
+  if (cciScratch.length < to - base) cciScratch = new Float64Array((to - base) * 2);
+  const tp = cciScratch;
+  for (let i = base; i < to; i++) tp[i - base] = ((high[i] as number) + (low[i] as number) + (close[i] as number)) / 3;
+  let t = from;
+  for (; t < to && t < period - 1; t++) out[t] = Number.NaN;
+  if (period >= 4) {
+    for (; t + 3 < to; t += 4) {
+      // Rows t .. t+3; L = scratch index of the oldest price of row t's window.
+      const L = t - period + 1 - base;
+      const e = t - base; // newest price of row t
+      const l0 = tp[L] as number;
+      const l1 = tp[L + 1] as number;
+      const l2 = tp[L + 2] as number;
+      let a = 0;
+      a += l0;
+      a += l1;
+      a += l2;
+      let b = 0;
+      b += l1;
+      b += l2;
+      let c = 0;
+      c += l2;
+      let d = 0;
+      for (let i = L + 3; i <= e; i++) {
+        const v = tp[i] as number;
+        a += v;
+        b += v;
+        c += v;
+        d += v;
+      }
+      const x1 = tp[e + 1] as number;
+      const x2 = tp[e + 2] as number;
+      const x3 = tp[e + 3] as number;
+      b += x1;
+      c += x1;
+      c += x2;
+      d += x1;
+      d += x2;
+      d += x3;
+      const ma = a / period;
+      const mb = b / period;
+      const mc = c / period;
+      const md = d / period;
+      // Mean absolute deviations, same grouping.
+      a = 0;
+      a += Math.abs(l0 - ma);
+      a += Math.abs(l1 - ma);
+      a += Math.abs(l2 - ma);
+      b = 0;
+      b += Math.abs(l1 - mb);
+      b += Math.abs(l2 - mb);
+      c = 0;
+      c += Math.abs(l2 - mc);
+      d = 0;
+      for (let i = L + 3; i <= e; i++) {
+        const v = tp[i] as number;
+        a += Math.abs(v - ma);
+        b += Math.abs(v - mb);
+        c += Math.abs(v - mc);
+        d += Math.abs(v - md);
+      }
+      b += Math.abs(x1 - mb);
+      c += Math.abs(x1 - mc);
+      c += Math.abs(x2 - mc);
+      d += Math.abs(x1 - md);
+      d += Math.abs(x2 - md);
+      d += Math.abs(x3 - md);
+      const x0 = tp[e] as number;
+      const da = a / period;
+      const db = b / period;
+      const dc = c / period;
+      const dd = d / period;
+      out[t] = da > 0 ? (x0 - ma) / (0.015 * da) : 0;
+      out[t + 1] = db > 0 ? (x1 - mb) / (0.015 * db) : 0;
+      out[t + 2] = dc > 0 ? (x2 - mc) / (0.015 * dc) : 0;
+      out[t + 3] = dd > 0 ? (x3 - md) / (0.015 * dd) : 0;
     }
-    const r0 = (t + 1) % period; // ring slot of the oldest row, t − period + 1
+  }
+  for (; t < to; t++) {
+    const i0 = t - period + 1 - base;
+    const e = t - base;
     let sum = 0;
-    for (let i = r0; i < period; i++) sum += ring[i] as number;
-    for (let i = 0; i < r0; i++) sum += ring[i] as number;
+    for (let i = i0; i <= e; i++) sum += tp[i] as number;
     const mean = sum / period;
     let dev = 0;
-    for (let i = r0; i < period; i++) dev += Math.abs((ring[i] as number) - mean);
-    for (let i = 0; i < r0; i++) dev += Math.abs((ring[i] as number) - mean);
+    for (let i = i0; i <= e; i++) dev += Math.abs((tp[i] as number) - mean);
     const md = dev / period;
-    out[t] = md > 0 ? (tp - mean) / (0.015 * md) : 0;
+    out[t] = md > 0 ? ((tp[e] as number) - mean) / (0.015 * md) : 0;
   }
 }
 
@@ -1222,13 +1561,13 @@ export function cciInto(high: Float64Array, low: Float64Array, close: Float64Arr
 // Bollinger Bands
 // ---------------------------------------------------------------------------------------------
 
-/** State of {@link bollingerRun}: shift K and the compensated sums of (x − K) and (x − K)² over the window. */
+/** State of {@link bollingerRun}: shift K, the running sums of (x − K) and (x − K)² over the window, and their magnitude. */
 export interface BollingerState {
   shift: number;
   s1: number;
-  c1: number;
   s2: number;
-  c2: number;
+  /** Σ of |every term added to or removed from s2| since the last exact recompute (the rounding-error scale of s1, s2). */
+  mag: number;
 }
 
 /** Optional outputs of {@link bollingerRun} (null = not wanted). */
@@ -1242,17 +1581,32 @@ export interface BollingerOutputs {
   width: Float64Array | null;
 }
 
+/** Sinks of {@link bollingerRun} for the bands nobody asked for (grown on demand, one per band). */
+let bbSinkU = new Float64Array(0);
+let bbSinkM = new Float64Array(0);
+let bbSinkL = new Float64Array(0);
+
+/** 2^−14: recompute exactly when n·variance < mag·2^−14, i.e. when rounding could reach ~1e-10 of the variance. */
+const BB_GUARD = 1 / 16384;
+
 /**
  * Bollinger Bands (Bollinger 2001, "Bollinger on Bollinger Bands"; TA-Lib `TA_BBANDS` with SMA):
  * middle = SMA_n(close), σ = POPULATION standard deviation (divide by n) of the same window,
  * upper/lower = middle ± k·σ; %b = (close − lower)/(upper − lower) (0.5 when σ = 0);
  * width = (upper − lower)/middle.
  *
- * Numerics: one pass of running sums of the SHIFTED data d = x − K (the "shifted data" algorithm,
- * Chan, Golub & LeVeque 1983), with Neumaier compensation on both sums; var = (S2 − S1²/n)/n.
- * Every time the window has fully turned over (window start a multiple of n), K is reset to the
- * window mean and both sums are recomputed exactly, so |mean − K| stays small and the subtraction
- * does not cancel catastrophically. First value at index n − 1.
+ * Numerics: plain running sums of the SHIFTED data d = x − K (the "shifted data" algorithm, Chan,
+ * Golub & LeVeque 1983): S1 = Σ d, S2 = Σ d², updated by d_in − d_out and d_in² − d_out²;
+ * mean = K + S1/n, var = (S2 − S1²/n)/n.
+ * - Every time the window has fully turned over (window start a multiple of n), S1 and S2 are
+ *   recomputed exactly from the window around K = the current mean (the first window: its exact
+ *   mean), so rounding never accumulates over more than n updates.
+ * - Guard: `mag` sums the magnitudes of all terms since that recompute; their rounding error is
+ *   below ~2n·ε·mag. Whenever n·var < mag·2^−14 (K far from the mean after a price jump, or a
+ *   spike that has left the window), the window is recomputed exactly on the spot (K = its exact
+ *   mean, two passes), so the variance keeps ~10 significant digits or more whatever the data.
+ * - Every decision depends only on the absolute row and the (bit-identical) state: resumable.
+ * First value at index n − 1.
  */
 export function bollingerRun(
   close: Float64Array,
@@ -1265,73 +1619,96 @@ export function bollingerRun(
 ): BollingerState {
   assertPeriod('period', period);
   if (!Number.isFinite(k) || k < 0) throw new RangeError(`k must be a finite number >= 0, got ${String(k)}`);
-  const s: BollingerState = state ? { ...state } : { shift: 0, s1: 0, c1: 0, s2: 0, c2: 0 };
-  let { shift, s1, c1, s2, c2 } = s;
-  const { upper: oU, middle: oM, lower: oL, pctb: oB, width: oW } = outs;
-  for (let t = from; t < to; t++) {
-    if (t < period - 1) {
-      if (oU !== null) oU[t] = Number.NaN;
-      if (oM !== null) oM[t] = Number.NaN;
-      if (oL !== null) oL[t] = Number.NaN;
-      if (oB !== null) oB[t] = Number.NaN;
-      if (oW !== null) oW[t] = Number.NaN;
-      continue;
+  let shift = state ? state.shift : 0;
+  let s1 = state ? state.s1 : 0;
+  let s2 = state ? state.s2 : 0;
+  let mag = state ? state.mag : 0;
+  const { pctb: oB, width: oW } = outs;
+  // The hot loop always writes the three bands (a band not asked for goes to its sink).
+  if (outs.upper === null && bbSinkU.length < to) bbSinkU = new Float64Array(to * 2);
+  if (outs.middle === null && bbSinkM.length < to) bbSinkM = new Float64Array(to * 2);
+  if (outs.lower === null && bbSinkL.length < to) bbSinkL = new Float64Array(to * 2);
+  const oU = outs.upper ?? bbSinkU;
+  const oM = outs.middle ?? bbSinkM;
+  const oL = outs.lower ?? bbSinkL;
+  const invp = 1 / period;
+  const first = from;
+  let t = from;
+  for (; t < to && t < period - 1; t++) {
+    oU[t] = Number.NaN;
+    oM[t] = Number.NaN;
+    oL[t] = Number.NaN;
+  }
+  // Rows t ≡ period − 1 (mod period) recompute the sums from their window.
+  let rebuild = t + (period - 1 - (t % period));
+  for (; t < to; t++) {
+    const x = close[t] as number;
+    if (t === rebuild) {
+      rebuild += period;
+      const start = t - period + 1;
+      shift = t === period - 1 ? windowSum(close, start, t + 1) / period : shift + s1 * invp;
+      // Two interleaved partial sums each (fixed order, shorter dependency chains).
+      let a1 = 0;
+      let a2 = 0;
+      let b1 = 0;
+      let b2 = 0;
+      let i = start;
+      for (; i < t; i += 2) {
+        const d = (close[i] as number) - shift;
+        const e = (close[i + 1] as number) - shift;
+        a1 += d;
+        a2 += d * d;
+        b1 += e;
+        b2 += e * e;
+      }
+      if (i === t) {
+        const d = x - shift;
+        a1 += d;
+        a2 += d * d;
+      }
+      s1 = a1 + b1;
+      s2 = a2 + b2;
+      mag = s2;
+    } else {
+      const d = x - shift;
+      const o = (close[t - period] as number) - shift;
+      const dd = d * d;
+      const oo = o * o;
+      s1 += d - o;
+      s2 += dd - oo;
+      mag += dd + oo;
     }
-    const start = t - period + 1;
-    if (start % period === 0) {
-      let m = 0;
-      for (let i = start; i <= t; i++) m += close[i] as number;
-      shift = m / period;
+    let nv = s2 - s1 * (s1 * invp);
+    if (nv < mag * BB_GUARD) {
+      // Rounding could matter (or the window is flat around a stale K): exact two-pass recompute.
+      const start = t - period + 1;
+      shift = windowSum(close, start, t + 1) / period;
       s1 = 0;
-      c1 = 0;
       s2 = 0;
-      c2 = 0;
       for (let i = start; i <= t; i++) {
         const d = (close[i] as number) - shift;
-        let u = s1 + d;
-        c1 += Math.abs(s1) >= Math.abs(d) ? s1 - u + d : d - u + s1;
-        s1 = u;
-        const q = d * d;
-        u = s2 + q;
-        c2 += s2 >= q ? s2 - u + q : q - u + s2;
-        s2 = u;
+        s1 += d;
+        s2 += d * d;
       }
-    } else {
-      const d = (close[t] as number) - shift;
-      const o = (close[t - period] as number) - shift;
-      let u = s1 + d;
-      c1 += Math.abs(s1) >= Math.abs(d) ? s1 - u + d : d - u + s1;
-      s1 = u;
-      u = s1 - o;
-      c1 += Math.abs(s1) >= Math.abs(o) ? s1 - u - o : -o - u + s1;
-      s1 = u;
-      const q = d * d;
-      u = s2 + q;
-      c2 += Math.abs(s2) >= q ? s2 - u + q : q - u + s2;
-      s2 = u;
-      const r = o * o;
-      u = s2 - r;
-      c2 += Math.abs(s2) >= r ? s2 - u - r : -r - u + s2;
-      s2 = u;
+      mag = s2;
+      nv = s2 - s1 * (s1 * invp);
     }
-    const sum1 = s1 + c1;
-    const mean = shift + sum1 / period;
-    const v = (s2 + c2 - (sum1 * sum1) / period) / period;
-    const sd = v > 0 ? Math.sqrt(v) : 0;
-    const up = mean + k * sd;
-    const lo = mean - k * sd;
-    if (oU !== null) oU[t] = up;
-    if (oM !== null) oM[t] = mean;
-    if (oL !== null) oL[t] = lo;
-    if (oB !== null) oB[t] = up > lo ? ((close[t] as number) - lo) / (up - lo) : 0.5;
-    if (oW !== null) oW[t] = (up - lo) / mean;
+    const mean = shift + s1 * invp;
+    const v = nv * invp;
+    const dev = v > 0 ? k * Math.sqrt(v) : 0;
+    oU[t] = mean + dev;
+    oM[t] = mean;
+    oL[t] = mean - dev;
   }
-  s.shift = shift;
-  s.s1 = s1;
-  s.c1 = c1;
-  s.s2 = s2;
-  s.c2 = c2;
-  return s;
+  if (oB !== null || oW !== null) {
+    for (let r = first; r < to; r++) {
+      const up = oU[r] as number;
+      const lo = oL[r] as number;
+      if (oB !== null) oB[r] = up !== up ? Number.NaN : up > lo ? ((close[r] as number) - lo) / (up - lo) : 0.5;
+      if (oW !== null) oW[r] = (up - lo) / (oM[r] as number);
+    }
+  }
+  return { shift, s1, s2, mag };
 }
 
 /**

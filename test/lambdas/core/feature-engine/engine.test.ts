@@ -141,7 +141,7 @@ describe('FeatureEngine.resume', () => {
     const engine = new FeatureEngine();
     const { states } = engine.compute(input, 100);
     expect(() => engine.resume(input, 101, 120, states)).toThrow(/states cover 100 rows but from is 101/);
-    expect(() => engine.resume(input, 100, 120, { ...states, version: 2 as 1 })).toThrow(/version 1, got version 2/);
+    expect(() => engine.resume(input, 100, 120, { ...states, version: 1 as 2 })).toThrow(/version 2, got version 1/);
     const missing = { ...states, groups: { ...states.groups } };
     delete missing.groups.rsi_14;
     expect(() => engine.resume(input, 100, 120, missing)).toThrow(/no state for feature group rsi_14/);
