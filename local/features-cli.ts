@@ -20,8 +20,9 @@ const USAGE = `usage: npm run features -- [--data-dir DIR] [--symbols A,B,...] [
               (default: data/daily; the full S&P 500 set is data/sp500-daily-2013-2018)
   --symbols   symbols to export (default: every symbol in --data-dir except SPY)
   --from/--to first/last session written (inclusive); earlier bars still warm the indicators up
-  --out       the CSV to write (required); columns: symbol,date,open,high,low,close,volume, then the
-              features in docs/FEATURES.md order; an undefined value is an empty cell`;
+  --out       the CSV to write (required); columns: symbol,date,open,high,low,close,volume,quality,
+              then the features in docs/FEATURES.md order; an undefined value is an empty cell;
+              quality names the data-quality rules that flag the session (e.g. REPEATED_BAR), else empty`;
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -65,12 +66,14 @@ async function main(argv: string[]): Promise<number> {
       ...(args.to ? { to: args.to } : {}),
       out: resolve(args.out),
       benchmarkDir: resolve(ROOT, 'data/daily'),
+      calendarFile: resolve(ROOT, 'data/calendars/xnys-sessions-1990-2023.csv'),
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(`wrote ${summary.rows} rows × ${summary.featureColumns} features for ${summary.symbols} symbols to ${summary.out} in ${seconds}s`);
     console.log(`benchmark: ${summary.benchmark}`);
     for (const s of summary.skipped) console.log(`skipped ${s.symbol}: ${s.reason}`);
     for (const d of summary.defects) console.log(`dropped ${d.rows} row(s) of ${d.symbol} refused by the data-quality gate, first: ${d.first}`);
+    if (summary.flaggedRows > 0) console.log(`${summary.flaggedRows} written row(s) carry a data-quality flag in the quality column`);
     return 0;
   } catch (error) {
     console.error(`features: ${(error as Error).message}`);

@@ -13,9 +13,11 @@ import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { validateBarRows, type Bar, type BarDefect } from '../lambdas/core/bars';
-import { isCalendarDate } from '../lambdas/core/calendar';
+import { isCalendarDate, TradingCalendar } from '../lambdas/core/calendar';
+import { checkBarSeries } from '../lambdas/core/data-quality';
 import { FeatureEngine } from '../lambdas/core/feature-engine/engine';
 import { CsvMarketData } from '../lambdas/adapters/market-data/csv';
+import { CsvCalendar } from '../lambdas/adapters/calendar/csv-calendar';
 import { MarketDataError } from '../lambdas/ports';
 
 /** What to export. Dates are NYSE session dates `YYYY-MM-DD`. */
@@ -34,6 +36,8 @@ export interface FeatureExportOptions {
   benchmark?: string;
   /** Folder to read the benchmark from when `dataDir` has no file for it (e.g. the bundled `data/daily`). */
   benchmarkDir?: string;
+  /** NYSE session calendar CSV (exchange_calendars format) for the series checks of the `quality` column. */
+  calendarFile: string;
 }
 
 /** What an export did, for the console summary. */
@@ -51,16 +55,25 @@ export interface FeatureExportSummary {
   skipped: Array<{ symbol: string; reason: string }>;
   /** Rows dropped by the data-quality gate, per symbol (count and the first defect's message). */
   defects: Array<{ symbol: string; rows: number; first: string }>;
+  /** Written rows whose `quality` column is not empty (a series defect on that session). */
+  flaggedRows: number;
 }
 
-/** Identity and bar columns that precede the features in every row. */
-export const EXPORT_LEADING_COLUMNS = ['symbol', 'date', 'open', 'high', 'low', 'close', 'volume'] as const;
+/**
+ * Identity and bar columns that precede the features in every row. `quality` lists, separated by
+ * `|`, the series rules of the data-quality gate (core/data-quality: MISSING_SESSION, EXTREME_WICK,
+ * SPLIT_LIKE_JUMP, REPEATED_BAR, …) anchored on that session; empty when the session is clean.
+ * A gap (MISSING_SESSION) is anchored on the missing session, so it is flagged on no written row;
+ * it shows in the dates.
+ */
+export const EXPORT_LEADING_COLUMNS = ['symbol', 'date', 'open', 'high', 'low', 'close', 'volume', 'quality'] as const;
 
 /**
  * Writes the feature matrix to `options.out`.
  *
  * Each symbol's rows are its defect-free bars (rows the data-quality gate refuses are left out and
- * counted in `defects`); features are computed over all of them, so `--from` does not shorten the
+ * counted in `defects`; series defects such as a repeated bar keep the row and name the rule in its
+ * `quality` column); features are computed over all of them, so `--from` does not shorten the
  * warm-up. A value that is not defined (warm-up, zero denominator, no benchmark) is an empty cell.
  * Numbers are written in shortest round-trip form (`String(x)`), so a reader gets the exact doubles.
  *
@@ -84,6 +97,7 @@ export async function exportFeatures(options: FeatureExportOptions): Promise<Fea
   if (symbols.length === 0) throw new Error(`no symbols to export in ${options.dataDir}`);
 
   const bench = await loadBenchmark(benchmark, market, available, options.benchmarkDir);
+  const calendar = new TradingCalendar(await new CsvCalendar({ file: options.calendarFile }).loadSessions());
   const engine = new FeatureEngine();
   const summary: FeatureExportSummary = {
     out: options.out,
@@ -93,6 +107,7 @@ export async function exportFeatures(options: FeatureExportOptions): Promise<Fea
     benchmark: bench.source,
     skipped: [],
     defects: [],
+    flaggedRows: 0,
   };
 
   await mkdir(dirname(options.out), { recursive: true });
@@ -104,10 +119,16 @@ export async function exportFeatures(options: FeatureExportOptions): Promise<Fea
   try {
     for (const symbol of symbols) {
       let bars: Bar[];
+      const flags = new Map<string, string>();
       try {
         const validated = validateBarRows(await market.loadDailyRows(symbol));
         bars = validated.bars;
         if (validated.defects.length > 0) summary.defects.push(defectSummary(symbol, validated.defects));
+        for (const defect of checkBarSeries(validated, calendar)) {
+          const known = flags.get(defect.date);
+          if (known === undefined) flags.set(defect.date, defect.rule);
+          else if (!known.split('|').includes(defect.rule)) flags.set(defect.date, `${known}|${defect.rule}`);
+        }
       } catch (error) {
         if (!(error instanceof MarketDataError)) throw error;
         summary.skipped.push({ symbol, reason: error.message });
@@ -136,7 +157,9 @@ export async function exportFeatures(options: FeatureExportOptions): Promise<Fea
       for (let i = 0; i < n; i++) {
         const bar = bars[i] as Bar;
         if ((options.from !== undefined && bar.date < options.from) || (options.to !== undefined && bar.date > options.to)) continue;
-        const row: string[] = [symbol, bar.date, String(bar.open), String(bar.high), String(bar.low), String(bar.close), String(bar.volume)];
+        const quality = flags.get(bar.date) ?? '';
+        if (quality !== '') summary.flaggedRows++;
+        const row: string[] = [symbol, bar.date, String(bar.open), String(bar.high), String(bar.low), String(bar.close), String(bar.volume), quality];
         for (const column of values) {
           const v = column[i] as number;
           row.push(Number.isFinite(v) ? String(v) : '');

@@ -11,6 +11,7 @@ import { EXPORT_LEADING_COLUMNS, exportFeatures } from '../../local/features-exp
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DAILY = join(ROOT, 'data/daily');
+const CALENDAR_FILE = join(ROOT, 'data/calendars/xnys-sessions-1990-2023.csv');
 
 describe('npm run features: the research export', () => {
   let dir: string;
@@ -22,7 +23,7 @@ describe('npm run features: the research export', () => {
     await mkdir(join(dir, 'data'));
     for (const name of ['AAPL_data.csv', 'MSFT_data.csv', 'SPY.csv']) await copyFile(join(DAILY, name), join(dir, 'data', name));
     out = join(dir, 'out', 'features.csv');
-    const summary = await exportFeatures({ dataDir: join(dir, 'data'), from: '2017-06-01', to: '2017-06-30', out });
+    const summary = await exportFeatures({ dataDir: join(dir, 'data'), from: '2017-06-01', to: '2017-06-30', out, calendarFile: CALENDAR_FILE });
     expect(summary.symbols).toBe(2);
     expect(summary.featureColumns).toBe(FEATURE_COLUMNS_ALL.length);
     rows = parse(readFileSync(out, 'utf8')) as string[][];
@@ -67,9 +68,9 @@ describe('npm run features: the research export', () => {
 
   it('refuses a bad range and an unknown symbol, naming them, without creating the file', async () => {
     const target = join(dir, 'bad.csv');
-    await expect(exportFeatures({ dataDir: join(dir, 'data'), from: '2017-13-01', out: target })).rejects.toThrow('--from must be a date YYYY-MM-DD, got "2017-13-01"');
-    await expect(exportFeatures({ dataDir: join(dir, 'data'), from: '2017-06-02', to: '2017-06-01', out: target })).rejects.toThrow('--from 2017-06-02 is after --to 2017-06-01');
-    await expect(exportFeatures({ dataDir: join(dir, 'data'), symbols: ['ZZZZ'], out: target })).rejects.toThrow('--symbols: no data file for ZZZZ');
+    await expect(exportFeatures({ dataDir: join(dir, 'data'), from: '2017-13-01', out: target, calendarFile: CALENDAR_FILE })).rejects.toThrow('--from must be a date YYYY-MM-DD, got "2017-13-01"');
+    await expect(exportFeatures({ dataDir: join(dir, 'data'), from: '2017-06-02', to: '2017-06-01', out: target, calendarFile: CALENDAR_FILE })).rejects.toThrow('--from 2017-06-02 is after --to 2017-06-01');
+    await expect(exportFeatures({ dataDir: join(dir, 'data'), symbols: ['ZZZZ'], out: target, calendarFile: CALENDAR_FILE })).rejects.toThrow('--symbols: no data file for ZZZZ');
     expect(existsSync(target)).toBe(false);
   });
 
@@ -81,11 +82,28 @@ describe('npm run features: the research export', () => {
     lines[bad] = '2017-06-15,,,,,,AAPL';
     writeFileSync(join(data, 'AAPL_data.csv'), `${lines.join('\n')}\n`);
     const target = join(dir, 'dirty.csv');
-    const summary = await exportFeatures({ dataDir: data, from: '2017-06-01', to: '2017-06-30', out: target, benchmarkDir: DAILY });
+    const summary = await exportFeatures({ dataDir: data, from: '2017-06-01', to: '2017-06-30', out: target, benchmarkDir: DAILY, calendarFile: CALENDAR_FILE });
     expect(summary.defects).toEqual([{ symbol: 'AAPL', rows: 1, first: expect.stringContaining('open is missing') }]);
     expect(summary.benchmark).toContain(`SPY from ${DAILY}`);
     const body = (parse(readFileSync(target, 'utf8')) as string[][]).slice(1);
     expect(body).toHaveLength(21);
     expect(body.some((r) => r[1] === '2017-06-15')).toBe(false);
+  });
+
+  it('flags a series defect in the quality column and keeps the row', async () => {
+    const data = join(dir, 'repeated');
+    await mkdir(data);
+    const lines = readFileSync(join(DAILY, 'MSFT_data.csv'), 'utf8').trim().split('\n');
+    const i = lines.findIndex((l) => l.startsWith('2017-06-15'));
+    // 2017-06-15 becomes a copy of 2017-06-14's bar (same prices and volume, its own date).
+    lines[i] = `2017-06-15,${lines[i - 1]!.split(',').slice(1).join(',')}`;
+    writeFileSync(join(data, 'MSFT_data.csv'), `${lines.join('\n')}\n`);
+    const target = join(dir, 'repeated.csv');
+    const summary = await exportFeatures({ dataDir: data, from: '2017-06-01', to: '2017-06-30', out: target, benchmarkDir: DAILY, calendarFile: CALENDAR_FILE });
+    expect(summary.flaggedRows).toBe(2);
+    const out = parse(readFileSync(target, 'utf8')) as string[][];
+    const q = out[0]!.indexOf('quality');
+    const flagged = out.slice(1).filter((r) => r[q] !== '').map((r) => [r[1], r[q]]);
+    expect(flagged).toEqual([['2017-06-14', 'REPEATED_BAR'], ['2017-06-15', 'REPEATED_BAR']]);
   });
 });
