@@ -353,6 +353,7 @@ async function main(): Promise<void> {
     say(`  engine_s ≤ ${TARGET_VS_C} × tulip_c_s: ${overC === null ? 'n/a' : `engine_s / tulip_c_s = ${overC.toFixed(2)}`} → ${mark(overC === null ? null : overC <= TARGET_VS_C)}`);
     if (full?.ok && fullData !== null) {
       say(`  full set ${fullData.symbols} × ${fullData.sessions} under ${TARGET_FULL_SET_S} s warm: ${full.warmS.toFixed(3)} s warm, ${full.coldS.toFixed(3)} s cold (first pass), ${full.columns} columns, ${fullData.totalBars.toLocaleString('en-US')} bars, one thread → ${mark(full.warmS < TARGET_FULL_SET_S)}`);
+      say(`  incremental next session (resume from cached JSON states, one new row per symbol): ${(full.incrementalS * 1000).toFixed(1)} ms for all symbols; resumed rows differing from a full recompute: ${full.incrementalMismatches}`);
     } else {
       say(`  full set: n/a (${reasons.full_set ?? 'not run'})`);
     }
@@ -387,6 +388,8 @@ async function main(): Promise<void> {
       full_set_columns: full?.ok ? full.columns : null,
       full_set_s: round(full?.ok ? full.warmS : null),
       full_set_cold_s: round(full?.ok ? full.coldS : null),
+      full_set_incremental_s: round(full?.ok ? full.incrementalS : null),
+      full_set_incremental_mismatches: full?.ok ? full.incrementalMismatches : null,
       node: process.version,
       tulind_node: tulind.ok ? tulindNode : null,
       load_avg_1m: [round(loadAtStart, 3), round(loadavg()[0] ?? Number.NaN, 3)],

@@ -73,11 +73,23 @@ export async function loadFullSet(repoRoot: string): Promise<FullSetData> {
 /** The part of lambdas/core/feature-engine/engine.ts used here. */
 interface FeatureEngineLike {
   compute(input: EngineInput, length: number): { names: readonly string[]; values: readonly ArrayLike<number>[]; states: unknown };
+  resume(input: EngineInput, from: number, length: number, states: never): { names: readonly string[]; values: readonly ArrayLike<number>[]; states: unknown };
 }
 type FeatureEngineClass = new () => FeatureEngineLike;
 
 export type FullSetMeasure =
-  | { ok: true; columns: number; coldS: number; warmS: number; passesS: number[]; checksum: number }
+  | {
+      ok: true;
+      columns: number;
+      coldS: number;
+      warmS: number;
+      passesS: number[];
+      checksum: number;
+      /** Median seconds to add one session to every symbol with `resume` from cached (JSON) states. */
+      incrementalS: number;
+      /** Symbols whose resumed last row differs from the full computation (expected 0: bit-identical). */
+      incrementalMismatches: number;
+    }
   | { ok: false; reason: string };
 
 export async function measureFullSet(enginePath: string, data: FullSetData, passes: number): Promise<FullSetMeasure> {
@@ -107,7 +119,22 @@ export async function measureFullSet(enginePath: string, data: FullSetData, pass
     const coldS = seconds(pass);
     const passesS: number[] = [];
     for (let p = 0; p < passes; p++) passesS.push(seconds(pass));
-    return { ok: true, columns: columnCount, coldS, warmS: median(passesS), passesS, checksum };
+
+    // Incremental: the states after all but the last session, through JSON as a cache would keep
+    // them (untimed); then only the last session is computed for every symbol (timed).
+    const cached = data.symbols.map(({ input, length }) => JSON.parse(JSON.stringify(engine.compute(input, length - 1).states)) as never);
+    const lastRows = data.symbols.map(({ input, length }) => engine.compute(input, length).values.map((v) => Number(v[length - 1])));
+    let incrementalMismatches = 0;
+    const resumePass = (check: boolean): void => {
+      data.symbols.forEach(({ input, length }, i) => {
+        const { values } = engine.resume(input, length - 1, length, cached[i] as never);
+        if (check && values.some((v, c) => !Object.is(Number(v[length - 1]), lastRows[i]?.[c]))) incrementalMismatches++;
+      });
+    };
+    resumePass(true);
+    const incrementalPasses: number[] = [];
+    for (let p = 0; p < passes; p++) incrementalPasses.push(seconds(() => { resumePass(false); return 0; }));
+    return { ok: true, columns: columnCount, coldS, warmS: median(passesS), passesS, checksum, incrementalS: median(incrementalPasses), incrementalMismatches };
   } catch (error) {
     return { ok: false, reason: `FeatureEngine.compute failed: ${(error as Error).stack ?? String(error)}` };
   }
