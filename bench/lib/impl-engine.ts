@@ -6,43 +6,8 @@
  */
 import type { Series } from './synthetic';
 
-/** The kernel signatures the benchmark relies on (outputs are preallocated by the caller). */
-export interface TaKernels {
-  smaInto(src: Float64Array, period: number, out: Float64Array): unknown;
-  emaInto(src: Float64Array, period: number, out: Float64Array): unknown;
-  rsiInto(close: Float64Array, period: number, out: Float64Array): unknown;
-  macdInto(
-    close: Float64Array,
-    fast: number,
-    slow: number,
-    signal: number,
-    outMacd: Float64Array,
-    outSignal: Float64Array,
-    outHist: Float64Array,
-  ): unknown;
-  atrInto(high: Float64Array, low: Float64Array, close: Float64Array, period: number, out: Float64Array): unknown;
-  bollingerInto(
-    close: Float64Array,
-    period: number,
-    k: number,
-    outUpper: Float64Array,
-    outMiddle: Float64Array,
-    outLower: Float64Array,
-  ): unknown;
-  adxInto(high: Float64Array, low: Float64Array, close: Float64Array, period: number, outAdx: Float64Array): unknown;
-  stochInto(
-    high: Float64Array,
-    low: Float64Array,
-    close: Float64Array,
-    kPeriod: number,
-    kSlow: number,
-    dPeriod: number,
-    outK: Float64Array,
-    outD: Float64Array,
-  ): unknown;
-  obvInto(close: Float64Array, volume: Float64Array, out: Float64Array): unknown;
-  cciInto(high: Float64Array, low: Float64Array, close: Float64Array, period: number, out: Float64Array): unknown;
-}
+/** The kernel signatures the benchmark relies on (outputs are preallocated by the caller): the engine's own. */
+export type TaKernels = Pick<typeof import('../../lambdas/core/feature-engine/kernels/ta'), (typeof KERNEL_NAMES)[number]>;
 
 export const KERNEL_NAMES = [
   'smaInto',
@@ -55,7 +20,7 @@ export const KERNEL_NAMES = [
   'stochInto',
   'obvInto',
   'cciInto',
-] as const satisfies readonly (keyof TaKernels)[];
+] as const;
 
 /** Returns the module as `TaKernels`, or throws naming the missing functions. */
 export function asKernels(mod: unknown): TaKernels {

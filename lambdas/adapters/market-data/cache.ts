@@ -23,19 +23,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { RawBarRow } from '../../core/bars';
 import { newYorkDate } from '../../core/calendar';
 import type { MarketDataWarning } from './http';
 
-/** One cached daily row: every field raw text, as the adapter produced it ('' when the API had none). */
-export interface CachedBarRow {
-  /** Session date `YYYY-MM-DD` (America/New_York), or the API's text when it was not one. */
-  date: string;
-  open: string;
-  high: string;
-  low: string;
-  close: string;
-  volume: string;
-}
+/**
+ * One cached daily row: every field raw text, as the adapter produced it ('' when the API had none);
+ * `date` is the session date `YYYY-MM-DD` (America/New_York), or the API's text when it was not one.
+ * The source line is not kept: it is the row's position, renumbered on every load.
+ */
+export type CachedBarRow = Omit<RawBarRow, 'line'>;
 
 /** How the last load of an entry got its rows. */
 export type CacheLoadKind = 'full' | 'incremental';

@@ -31,6 +31,19 @@ function barsFromCloses(closes: readonly number[], spread = 1): Bar[] {
   }));
 }
 
+/** The first `n` bars of a bundled daily file (these files have no defective row in that range). */
+function firstBars(symbol: string, n: number): Bar[] {
+  const csv = readFileSync(new URL(`../../../data/daily/${symbol}_data.csv`, import.meta.url), 'utf8');
+  return csv
+    .trim()
+    .split(/\r?\n/)
+    .slice(1, n + 1)
+    .map((line) => {
+      const [date, open, high, low, close, volume] = line.split(',');
+      return { date: date!, open: Number(open), high: Number(high), low: Number(low), close: Number(close), volume: Number(volume) };
+    });
+}
+
 function naiveSampleStdev(x: readonly number[]): number {
   const mean = x.reduce((a, b) => a + b, 0) / x.length;
   return Math.sqrt(x.reduce((a, b) => a + (b - mean) ** 2, 0) / (x.length - 1));
@@ -79,15 +92,7 @@ describe('computeFeatures', () => {
   });
 
   it('uses every bar: Wilder RSI/ATR are seeded at the first bar given', () => {
-    const csv = readFileSync(new URL('../../../data/daily/AAPL_data.csv', import.meta.url), 'utf8');
-    const bars: Bar[] = csv
-      .trim()
-      .split(/\r?\n/)
-      .slice(1, 301)
-      .map((line) => {
-        const [date, open, high, low, close, volume] = line.split(',');
-        return { date: date!, open: Number(open), high: Number(high), low: Number(low), close: Number(close), volume: Number(volume) };
-      });
+    const bars = firstBars('AAPL', 300);
     const c = bars.map((b) => b.close);
     const f = computeFeatures('AAPL', bars);
     expect(f.bars).toBe(300);
@@ -158,15 +163,7 @@ describe('FEATURE_COLUMNS', () => {
 });
 
 describe('the pipeline uses the feature engine', () => {
-  const csv = readFileSync(new URL('../../../data/daily/MSFT_data.csv', import.meta.url), 'utf8');
-  const bars: Bar[] = csv
-    .trim()
-    .split(/\r?\n/)
-    .slice(1, 301)
-    .map((line) => {
-      const [date, open, high, low, close, volume] = line.split(',');
-      return { date: date!, open: Number(open), high: Number(high), low: Number(low), close: Number(close), volume: Number(volume) };
-    });
+  const bars = firstBars('MSFT', 300);
   const f = computeFeatures('MSFT', bars);
 
   it('takes each engine field bit for bit from the engine column named in ENGINE_COLUMN_OF', () => {
