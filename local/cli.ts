@@ -22,6 +22,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CsvMarketData } from '../lambdas/adapters/market-data/csv';
+import { WithBenchmark } from '../lambdas/adapters/market-data/with-benchmark';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_DATA_DIR = resolve(ROOT, 'data/daily');
@@ -206,6 +208,16 @@ async function main(argv: string[]): Promise<number> {
     available = await marketData.listSymbols();
   } catch (error) {
     throw new UsageError(`--data-dir ${dataDir}: ${(error as Error).message}`);
+  }
+  if (marketDataSource === 'csv' && !available.includes(config.benchmark) && dataDir !== DEFAULT_DATA_DIR) {
+    // A folder without the benchmark (e.g. the full S&P 500 set) borrows the bundled one, so the
+    // regime filter and the versus-benchmark features can work.
+    const bundled = new CsvMarketData({ dataDir: DEFAULT_DATA_DIR });
+    if ((await bundled.listSymbols()).includes(config.benchmark)) {
+      marketData = new WithBenchmark(marketData, bundled, config.benchmark);
+      available = await marketData.listSymbols();
+      console.log(`note: ${dataDir} has no ${config.benchmark}; the benchmark comes from ${DEFAULT_DATA_DIR}`);
+    }
   }
   if (available.length === 0) throw new UsageError(`--data-dir ${dataDir} holds no SYMBOL.csv or SYMBOL_data.csv files`);
 
