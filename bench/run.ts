@@ -8,16 +8,18 @@
  * BENCH_TI_SERIES (series timed for technicalindicators before extrapolating to all 500, default 100),
  * BENCH_KEEP_TMP=1 (keep the temp dir with the data file, bundles and C binaries),
  * BENCH_ONLY=fast (only the engine kernels vs Tulip C -O2 and the per-indicator breakdown, for quick
- * iteration: no full set, no tulind, no technicalindicators, no addon-flags C build).
+ * iteration: no full set, no tulind, no technicalindicators, no addon-flags C build),
+ * BENCH_WORKERS (worker threads for the full set on several cores, default os.availableParallelism()).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { loadFullSet, measureFullSet, type FullSetMeasure } from './lib/full-set';
+import { measureFullSetWorkers, type FullSetWorkersMeasure } from './lib/full-set-workers';
 import { INDICATOR_KEYS } from './lib/impl-engine';
 import type { Agreement } from './lib/impl-tulind';
 import { loadTulind } from './lib/impl-tulind';
@@ -30,6 +32,7 @@ import { addonBuildFlags, bindingGypFlags, gccVersion, runTulipC, type TulipCOut
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const KERNELS_TS = join(REPO, 'lambdas/core/feature-engine/kernels/ta.ts');
 const ENGINE_TS = join(REPO, 'lambdas/core/feature-engine/engine.ts');
+const FULL_SET_WORKER_TS = join(REPO, 'bench/full-set-worker.ts');
 
 const SEED = 20130208;
 const SERIES = 500;
@@ -45,6 +48,8 @@ const FAST_PASSES = Math.max(PASSES, 15);
 const INDICATOR_PASSES = Math.max(PASSES, 25);
 /** BENCH_ONLY=fast: engine vs Tulip C (-O2) and the per-indicator breakdown only. */
 const FAST_ONLY = process.env.BENCH_ONLY === 'fast';
+/** Worker threads for the full set on several cores (BENCH_WORKERS, default: one per available core). */
+const WORKERS = Math.max(1, Number.parseInt(process.env.BENCH_WORKERS ?? '', 10) || availableParallelism());
 const TI_SERIES = Math.min(SERIES, Math.max(1, Number.parseInt(process.env.BENCH_TI_SERIES ?? '100', 10) || 100));
 
 /** Targets of issue 5 §4. */
@@ -165,6 +170,7 @@ async function main(): Promise<void> {
     // ---- 3. Full feature set over the S&P 500 data (first, so "cold" means a fresh process) -----
     let full: FullSetMeasure | null = null;
     let fullData: { symbols: number; sessions: number; totalBars: number } | null = null;
+    let fullWorkers: FullSetWorkersMeasure | null = null;
     if (FAST_ONLY) {
       reasons.full_set = 'skipped (BENCH_ONLY=fast)';
     } else if (!enginePresent) {
@@ -178,6 +184,25 @@ async function main(): Promise<void> {
         // Keep only the figures: the columns go before the synthetic runs (smaller heap for the GC).
         fullData = { symbols: loaded.symbols.length, sessions: loaded.sessions, totalBars: loaded.totalBars };
         if (!full.ok) reasons.full_set = full.reason;
+        // The same set spread across worker threads (after the single-thread figures, so their
+        // "cold" is still the first pass of the process).
+        if (full.ok) {
+          log(`full set: timing the same set on ${WORKERS} worker threads ...`);
+          fullWorkers = await measureFullSetWorkers({
+            enginePath: ENGINE_TS,
+            workerEntry: FULL_SET_WORKER_TS,
+            tmp,
+            data: loaded,
+            columns: full.columns,
+            passes: PASSES,
+            workers: WORKERS,
+            log,
+          });
+          if (!fullWorkers.ok) reasons.full_set_workers = fullWorkers.reason;
+          else if (fullWorkers.mismatches > 0) reasons.full_set_workers_mismatch = `${fullWorkers.mismatches} symbol(s) differ from one thread: ${fullWorkers.mismatchExamples.join('; ')}`;
+        } else {
+          reasons.full_set_workers = 'not run: the single-thread full set failed';
+        }
       } catch (error) {
         reasons.full_set = `cannot load the S&P data: ${(error as Error).message}`;
       }
@@ -357,6 +382,12 @@ async function main(): Promise<void> {
     } else {
       say(`  full set: n/a (${reasons.full_set ?? 'not run'})`);
     }
+    if (fullWorkers?.ok) {
+      const speedUp = full?.ok ? full.warmS / fullWorkers.warmS : null;
+      say(`  full set on ${fullWorkers.workers} worker threads: ${fullWorkers.warmS.toFixed(3)} s warm${speedUp === null ? '' : ` (speed-up ${speedUp.toFixed(2)}× over one thread)`}, ${fullWorkers.coldS.toFixed(3)} s cold (first pass on fresh workers); each worker's own compute ${fullWorkers.workerComputeS.map((x) => x.toFixed(3)).join(' / ')} s; messaging overhead ${(fullWorkers.overheadS * 1000).toFixed(2)} ms/pass and worker imbalance ${(fullWorkers.imbalanceS * 1000).toFixed(1)} ms/pass, both inside the figure; start-up ${fullWorkers.setupS.toFixed(3)} s untimed; symbols differing from one thread (last values every pass, all values once): ${fullWorkers.mismatches}`);
+    } else if (fullWorkers !== null || reasons.full_set_workers !== undefined) {
+      say(`  full set on worker threads: n/a (${reasons.full_set_workers ?? 'not run'})`);
+    }
     for (const [what, why] of Object.entries(reasons)) say(`skipped/failed ${what}: ${why}`);
     say('speed comparison only: MACD/EMA seeding and other conventions differ between implementations (see bench/README.md)');
 
@@ -390,6 +421,13 @@ async function main(): Promise<void> {
       full_set_cold_s: round(full?.ok ? full.coldS : null),
       full_set_incremental_s: round(full?.ok ? full.incrementalS : null),
       full_set_incremental_mismatches: full?.ok ? full.incrementalMismatches : null,
+      full_set_workers: fullWorkers?.workers ?? null,
+      full_set_workers_s: round(fullWorkers?.ok ? fullWorkers.warmS : null),
+      full_set_workers_cold_s: round(fullWorkers?.ok ? fullWorkers.coldS : null),
+      full_set_workers_speedup: round(fullWorkers?.ok && full?.ok ? full.warmS / fullWorkers.warmS : null, 3),
+      full_set_workers_overhead_s: round(fullWorkers?.ok ? fullWorkers.overheadS : null),
+      full_set_workers_setup_s: round(fullWorkers?.ok ? fullWorkers.setupS : null),
+      full_set_workers_mismatches: fullWorkers?.ok ? fullWorkers.mismatches : null,
       node: process.version,
       tulind_node: tulind.ok ? tulindNode : null,
       load_avg_1m: [round(loadAtStart, 3), round(loadavg()[0] ?? Number.NaN, 3)],
