@@ -71,7 +71,11 @@ export interface FunctionSpec {
   readonly apiKeys: boolean;
   /** Talks to the broker: gets BROKER, ALPACA_LIVE and (when set) APCA_API_BASE_URL. */
   readonly broker: boolean;
-  /** Loads the bars the run decides on: gets MARKET_DATA_SOURCE (and ALPHAVANTAGE_ADJUSTED); needs the MarketDataCache table. */
+  /**
+   * Loads the bars the run decides on: gets MARKET_DATA_SOURCE (and ALPHAVANTAGE_ADJUSTED); needs the
+   * MarketDataCache table. With the paper broker and an API source, every `broker` function gets them
+   * too (the paper broker fills on the same bars).
+   */
   readonly marketData: boolean;
 }
 
@@ -352,18 +356,23 @@ export class TradingPipelineStack extends Stack {
         POWERTOOLS_LOG_LEVEL: 'INFO',
       };
       if (config.strategyConfig !== undefined) environment[ENV.strategyConfig] = config.strategyConfig;
+      // The paper broker fills on the bars of the source the run decides on: with an API source,
+      // every function that builds it reads (and caches) the same bars as fetch.
+      const readsBars = spec.marketData || (spec.broker && config.broker === 'paper' && config.marketDataSource !== 'csv');
+      const tables: FunctionSpec['tables'] =
+        readsBars && spec.tables.marketDataCache === undefined ? { ...spec.tables, marketDataCache: 'readWrite' } : spec.tables;
       if (spec.bundleData) {
         environment[ENV.dataDir] = LAMBDA_DATA_DIR;
         environment[ENV.calendarFile] = LAMBDA_CALENDAR_FILE;
       }
-      for (const key of Object.keys(spec.tables) as TableKey[]) {
+      for (const key of Object.keys(tables) as TableKey[]) {
         environment[TABLES[key].envVar] = this.tables[key].tableName;
       }
       if (spec.killSwitch) environment[ENV.killSwitchParameter] = this.killSwitch.parameterName;
       if (spec.alerts) environment[ENV.alertTopicArn] = this.alertTopic.topicArn;
       if (spec.apiKeys) environment[ENV.apiKeysSecretArn] = this.apiKeys.secretArn;
       if (spec.broker) Object.assign(environment, brokerEnvironment(config));
-      if (spec.marketData) Object.assign(environment, marketDataEnvironment(config));
+      if (readsBars) Object.assign(environment, marketDataEnvironment(config));
 
       const fn = new PipelineFunction(this, spec.id, {
         handlerFile: spec.handlerFile,
@@ -374,7 +383,7 @@ export class TradingPipelineStack extends Stack {
         environment,
       });
 
-      for (const [key, access] of Object.entries(spec.tables) as [TableKey, TableAccess][]) {
+      for (const [key, access] of Object.entries(tables) as [TableKey, TableAccess][]) {
         if (access === 'readWrite') this.tables[key].grantReadWriteData(fn.function);
         else this.tables[key].grantReadData(fn.function);
       }
@@ -550,8 +559,11 @@ export function marketDataEnvironment(config: Pick<PipelineConfig, 'marketDataSo
 }
 
 /** One line for the Broker output: which broker and endpoint the deployed functions trade with. */
-export function describeBroker(config: Pick<PipelineConfig, 'broker' | 'alpacaBaseUrl' | 'alpacaLive'>): string {
-  if (config.broker === 'paper') return 'paper (simulated account in DynamoDB, fills on the bundled daily bars)';
+export function describeBroker(config: Pick<PipelineConfig, 'broker' | 'alpacaBaseUrl' | 'alpacaLive'> & Partial<Pick<PipelineConfig, 'marketDataSource'>>): string {
+  if (config.broker === 'paper') {
+    const bars = (config.marketDataSource ?? 'csv') === 'csv' ? 'the bundled daily bars' : `${config.marketDataSource} daily bars`;
+    return `paper (simulated account in DynamoDB, fills on ${bars})`;
+  }
   const { baseUrl, mode } = resolveAlpacaEndpoint({ baseUrl: config.alpacaBaseUrl, live: config.alpacaLive });
   return `alpaca ${mode === 'live' ? 'LIVE (real money)' : mode} at ${baseUrl}; keys from the ${API_KEYS_SECRET_NAME} secret`;
 }

@@ -293,6 +293,38 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
       template.hasOutput('Broker', { Value: Match.stringLikeRegexp('^alpaca LIVE \\(real money\\) at https://api\\.alpaca\\.markets') });
     });
 
+    it('with the paper broker and an API source, every broker function reads the same bars (source and cache table)', () => {
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'trading-pipeline-cdk-'));
+      outdirs.push(outdir);
+      const base = readPipelineConfig(new App().node);
+      const make = (broker: 'paper' | 'alpaca') => {
+        const stack = new TradingPipelineStack(new App({ outdir, context: { ...CDK_JSON_CONTEXT } }), `Api${broker}`, {
+          config: { ...base, broker, marketDataSource: 'alphavantage', strategyConfig: '{"universe":["AAPL"]}' },
+        });
+        const template = Template.fromStack(stack);
+        const env = (handler: string) => {
+          const spec = FUNCTION_SPECS.find((s) => s.handlerFile === handler)!;
+          const id = logicalId(stack, stack.functions[spec.id]!.function);
+          return (template.findResources('AWS::Lambda::Function')[id] as Resource).Properties.Environment.Variables as Record<string, string>;
+        };
+        return { template, env };
+      };
+      const paper = make('paper');
+      for (const handler of ['fetch', ...BROKER_HANDLERS]) {
+        expect(paper.env(handler)[ENV.marketDataSource], handler).toBe('alphavantage');
+        expect(paper.env(handler)[TABLES.marketDataCache.envVar], handler).toBeDefined();
+      }
+      for (const handler of ['features', 'predict']) expect(paper.env(handler)[ENV.marketDataSource], handler).toBeUndefined();
+      paper.template.hasOutput('Broker', { Value: 'paper (simulated account in DynamoDB, fills on alphavantage daily bars)' });
+      // With Alpaca the broker has its own prices: only fetch reads bars.
+      const alpaca = make('alpaca');
+      expect(alpaca.env('fetch')[ENV.marketDataSource]).toBe('alphavantage');
+      for (const handler of BROKER_HANDLERS.filter((h) => h !== 'fetch')) {
+        expect(alpaca.env(handler)[ENV.marketDataSource], handler).toBeUndefined();
+        expect(alpaca.env(handler)[TABLES.marketDataCache.envVar], handler).toBeUndefined();
+      }
+    });
+
     it('passes STRATEGY_CONFIG from context to every function', () => {
       for (const { resource } of Object.values(pipelineFunctions(withContext))) {
         expect(resource.Properties.Environment.Variables[ENV.strategyConfig]).toBe('{"riskPerTrade":0.004}');
