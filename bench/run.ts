@@ -5,7 +5,7 @@
  * the LAST stdout line is one JSON object. See bench/README.md.
  *
  * Environment knobs: BENCH_PASSES (timed passes per implementation, default 5, minimum 5),
- * BENCH_TI_SERIES (series timed for technicalindicators before extrapolating to all 500, default 100),
+ * BENCH_TI_SERIES (series timed for technicalindicators; fewer than 500 are extrapolated to all 500; default all 500),
  * BENCH_KEEP_TMP=1 (keep the temp dir with the data file, bundles and C binaries),
  * BENCH_ONLY=fast (only the engine kernels vs Tulip C -O2 and the per-indicator breakdown, for quick
  * iteration: no full set, no tulind, no technicalindicators, no addon-flags C build),
@@ -50,7 +50,7 @@ const INDICATOR_PASSES = Math.max(PASSES, 25);
 const FAST_ONLY = process.env.BENCH_ONLY === 'fast';
 /** Worker threads for the full set on several cores (BENCH_WORKERS, default: one per available core). */
 const WORKERS = Math.max(1, Number.parseInt(process.env.BENCH_WORKERS ?? '', 10) || availableParallelism());
-const TI_SERIES = Math.min(SERIES, Math.max(1, Number.parseInt(process.env.BENCH_TI_SERIES ?? '100', 10) || 100));
+const TI_SERIES = Math.min(SERIES, Math.max(1, Number.parseInt(process.env.BENCH_TI_SERIES ?? String(SERIES), 10) || SERIES));
 
 /** Targets of issue 5 §4. */
 const TARGET_VS_TULIND = 15;
