@@ -165,16 +165,19 @@ describe('npm start: bad market data is quarantined and the run goes on', { time
     }
     // AAPL with one row inside the decision window whose close is outside the day's range.
     const lines = readFileSync(join(ROOT, 'data/daily/AAPL_data.csv'), 'utf8').trimEnd().split('\n');
-    const idx = lines.findIndex((l) => l.startsWith('2018-01-31,'));
+    const idx = lines.findIndex((l) => l.startsWith('2017-12-15,'));
     const [date, open, high, low] = lines[idx]!.split(',');
     lines[idx] = [date, open, high, low, '1.23', '1000', 'AAPL'].join(',');
     writeFileSync(join(dataDir, 'AAPL.csv'), `${lines.join('\n')}\n`);
 
+    // The folder has no SPY: the run borrows the bundled one (ending 2017-12-29), so it decides 2018-01-02.
     const { report } = runSession(tempDir('quarantine'), ['--data-dir', dataDir]);
+    expect(report.tradingDate).toBe('2018-01-02');
+    expect(report.benchmark).toBe('SPY');
     expect(report.universe).toEqual(['AAPL', 'AMZN', 'BAC', 'JPM', 'MSFT', 'NVDA']);
     expect(report.quarantined).toHaveLength(1);
     expect(report.quarantined[0]!.symbol).toBe('AAPL');
-    expect(report.quarantined[0]!.reason).toMatch(/^BAD_BARS: 2018-01-31 close 1\.23 is outside \[low .*, high .*\]/);
+    expect(report.quarantined[0]!.reason).toMatch(/^BAD_BARS: 2017-12-15 close 1\.23 is outside \[low .*, high .*\]/);
     expect(report.decisions.some((d) => d.symbol === 'AAPL')).toBe(false);
     expect(report.decisions.length).toBeGreaterThan(0);
     expect(report.alerts.some((a) => a.type === 'DATA_QUARANTINE')).toBe(true);
