@@ -379,6 +379,23 @@ export interface GroupStateBase {
 }
 
 /**
+ * Resets `windows` for a fresh run (`from` 0), or restores them from `state.windows` (one window
+ * state each, in order) to resume at `from`.
+ * @throws RangeError when `state.windows` is not an array of that many valid window states.
+ */
+function startWindows(windows: readonly RollingWindow[], from: number, state: unknown): void {
+  if (from === 0) {
+    for (const w of windows) w.reset();
+    return;
+  }
+  const ws = (state as Record<string, unknown>).windows;
+  if (!Array.isArray(ws) || ws.length !== windows.length) {
+    throw new RangeError(`state.windows must be an array of ${windows.length} window states`);
+  }
+  windows.forEach((w, k) => w.restore(ws[k], `state.windows[${k}]`));
+}
+
+/**
  * Checks a run's arguments and input values in [from, to).
  * @throws RangeError for a bad range, a wrong number or length of output buffers, an input shorter
  *   than `to`, a close/benchmark close that is neither NaN nor finite > 0, a volume that is neither
@@ -520,14 +537,7 @@ export function runRisk(
   checkRun('risk', input, out, 7, from, to, state);
   const [w21, w63, w252] = riskWindows;
   const windows = [w21, w63, w252];
-  if (from === 0) for (const w of windows) w.reset();
-  else {
-    const ws = (state as unknown as Record<string, unknown>).windows;
-    if (!Array.isArray(ws) || ws.length !== windows.length) {
-      throw new RangeError(`state.windows must be an array of ${windows.length} window states`);
-    }
-    windows.forEach((w, k) => w.restore(ws[k], `state.windows[${k}]`));
-  }
+  startWindows(windows, from, state);
   const close = input.close;
   const base = Math.max(0, from - w252.length);
   const r = scratch(SLOT_LOGRET, to - base);
@@ -620,14 +630,9 @@ export function runLiquidity(
   const [wAdv20, wAdv60, wTurn20] = liquidityWindows;
   const windows = [wAdv20, wAdv60, wTurn20];
   let prevAdv20 = Number.NaN;
-  if (from === 0) for (const w of windows) w.reset();
-  else {
+  startWindows(windows, from, state);
+  if (from > 0) {
     const s = state as unknown as Record<string, unknown>;
-    const ws = s.windows;
-    if (!Array.isArray(ws) || ws.length !== windows.length) {
-      throw new RangeError(`state.windows must be an array of ${windows.length} window states`);
-    }
-    windows.forEach((w, k) => w.restore(ws[k], `state.windows[${k}]`));
     prevAdv20 = s.prevAdv20 === null ? Number.NaN : finiteNumber(s.prevAdv20, 'state.prevAdv20');
   }
   const close = input.close;
@@ -691,14 +696,7 @@ export function runBenchmark(
   checkRun('benchmark', input, out, 5, from, to, state);
   const [wSym, wPair] = benchWindows;
   const windows = [wSym, wPair];
-  if (from === 0) for (const w of windows) w.reset();
-  else {
-    const ws = (state as unknown as Record<string, unknown>).windows;
-    if (!Array.isArray(ws) || ws.length !== windows.length) {
-      throw new RangeError(`state.windows must be an array of ${windows.length} window states`);
-    }
-    windows.forEach((w, k) => w.restore(ws[k], `state.windows[${k}]`));
-  }
+  startWindows(windows, from, state);
   const close = input.close;
   const bench = input.benchClose;
   const base = Math.max(0, from - BENCH_WINDOW);
