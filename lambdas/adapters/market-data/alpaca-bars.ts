@@ -41,7 +41,7 @@ import { alpacaKeysFrom, type AlpacaKeys } from '../broker/alpaca/config';
 import { TokenBucket, type TokenBucketOptions } from '../broker/alpaca/rate-limiter';
 import { ApiMarketData, fieldText, type ApiMarketDataOptions } from './api-market-data';
 import type { CachedBarRow, CachedBars } from './cache';
-import { getJson, realSleep, resolveApiBaseUrl, withRetries, type RetryRuntime } from './http';
+import { getJson, realSleep, resolveApiBaseUrl, ThrottleBreaker, withRetries, type RetryRuntime } from './http';
 
 /** Alpaca's market-data origin. */
 export const ALPACA_DATA_DEFAULT_BASE_URL = 'https://data.alpaca.markets';
@@ -151,6 +151,8 @@ export class AlpacaBarsMarketData extends ApiMarketData {
   /** Origin the adapter talks to. */
   readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
+  /** Fails fast once these keys kept being rate-limited (see ThrottleBreaker). */
+  private readonly breaker: ThrottleBreaker;
   private readonly bucket: TokenBucket;
   private keys: Promise<AlpacaKeys> | undefined;
 
@@ -165,6 +167,7 @@ export class AlpacaBarsMarketData extends ApiMarketData {
       throw new Error(`historyStart must be a date YYYY-MM-DD, got ${JSON.stringify(options.historyStart)}`);
     }
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.breaker = options.breaker ?? new ThrottleBreaker(() => this.now().getTime());
     this.bucket =
       options.bucket ?? new TokenBucket(options.rateLimit, { now: () => this.now().getTime(), sleep: options.sleep ?? realSleep });
   }
@@ -216,7 +219,7 @@ export class AlpacaBarsMarketData extends ApiMarketData {
           });
           return response.body;
         },
-        { ...this.options, onWarning: (warning) => this.warn(warning) },
+        { ...this.options, breaker: this.breaker, onWarning: (warning) => this.warn(warning) },
       );
       const parsed = parseAlpacaBarsPage(symbol, label, body);
       rows.push(...parsed.rows);

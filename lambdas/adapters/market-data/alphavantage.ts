@@ -55,7 +55,7 @@ import { isCalendarDate } from '../../core/calendar';
 import { MarketDataError, type SecretsPort } from '../../ports';
 import { ApiMarketData, fieldText, type ApiMarketDataOptions } from './api-market-data';
 import type { CachedBarRow } from './cache';
-import { getJson, resolveApiBaseUrl, TransientError, withRetries, type RetryRuntime } from './http';
+import { getJson, resolveApiBaseUrl, ThrottleBreaker, TransientError, withRetries, type RetryRuntime } from './http';
 
 /** Alpha Vantage's public origin. */
 export const ALPHAVANTAGE_DEFAULT_BASE_URL = 'https://www.alphavantage.co';
@@ -273,11 +273,14 @@ export class AlphaVantageClient {
   /** Origin the client talks to. */
   readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
+  /** Fails fast once this key kept being throttled (see ThrottleBreaker). */
+  private readonly breaker: ThrottleBreaker;
   private key: Promise<string> | undefined;
 
   /** @throws Error naming ALPHAVANTAGE_BASE_URL when the base URL is not an acceptable origin. */
   constructor(private readonly options: AlphaVantageClientOptions) {
     this.baseUrl = resolveApiBaseUrl(ALPHAVANTAGE_BASE_URL_VARIABLE, options.baseUrl, ALPHAVANTAGE_DEFAULT_BASE_URL);
+    this.breaker = options.breaker ?? new ThrottleBreaker();
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
@@ -384,7 +387,7 @@ export class AlphaVantageClient {
         if (Object.keys(object).length === 0) return object;
         throw new MarketDataError(who, `${label}: the answer has no "${dataKey}" (keys: ${Object.keys(object).slice(0, 10).join(', ')})`);
       },
-      this.options,
+      { ...this.options, breaker: this.breaker },
     );
   }
 

@@ -87,8 +87,11 @@ export class TransientError extends Error {
 
 /** Something an adapter wants its operator to know about (a retry, a give-up, a cache problem). */
 export interface MarketDataWarning {
-  /** Stable code: `RETRY`, `GAVE_UP`, `CACHE_READ_FAILED`, `CACHE_WRITE_FAILED`, `CACHE_RESET`. */
-  code: 'RETRY' | 'GAVE_UP' | 'CACHE_READ_FAILED' | 'CACHE_WRITE_FAILED' | 'CACHE_RESET';
+  /**
+   * Stable code: `RETRY`, `GAVE_UP`, `SKIPPED` (not sent: the throttle breaker is open),
+   * `CACHE_READ_FAILED`, `CACHE_WRITE_FAILED`, `CACHE_RESET`.
+   */
+  code: 'RETRY' | 'GAVE_UP' | 'SKIPPED' | 'CACHE_READ_FAILED' | 'CACHE_WRITE_FAILED' | 'CACHE_RESET';
   /** Data source, e.g. `alphavantage`. */
   source: string;
   symbol: string;
@@ -104,8 +107,46 @@ export const consoleWarning = (warning: MarketDataWarning): void => {
   console.warn(`[market-data ${warning.source}] ${warning.code} ${warning.symbol}: ${warning.message}`);
 };
 
+/** How long a tripped {@link ThrottleBreaker} stays open, ms: 10 minutes (longer than one fetch step). */
+export const THROTTLE_BREAKER_OPEN_MS = 10 * 60_000;
+
+/**
+ * Fails fast once an API has stopped answering usefully: when one request used up every attempt on
+ * transient failures (Alpha Vantage's `Note`/`Information` throttle bodies, HTTP 429 — the quota is
+ * per key —, or a 5xx/network outage), the next symbols would only burn another 31.75 s each and a
+ * fetch step over many symbols would outlive its Lambda timeout. While open
+ * (THROTTLE_BREAKER_OPEN_MS), requests are not sent: they fail at once with a MarketDataError naming
+ * the cause, so fetch quarantines those symbols as NO_DATA and the run goes on with what it has (and
+ * with what the bar cache holds no more: a quarantined symbol is not traded). A refusal such as
+ * `Error Message` does not trip it. One breaker per adapter instance (i.e. per API key).
+ */
+export class ThrottleBreaker {
+  private openUntilMs = 0;
+  private cause = '';
+
+  /** @param now epoch ms (injectable for tests). @param openMs how long a trip lasts, ms. */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly openMs: number = THROTTLE_BREAKER_OPEN_MS,
+  ) {}
+
+  /** The reason requests are refused now, or undefined when they may be sent. */
+  refusal(): string | undefined {
+    if (this.now() >= this.openUntilMs) return undefined;
+    return `not sent: the API gave no usable answer to an earlier request (${this.cause}); requests resume after ${new Date(this.openUntilMs).toISOString()}`;
+  }
+
+  /** Opens the breaker for `openMs` from now, remembering why. */
+  trip(cause: string): void {
+    this.openUntilMs = this.now() + this.openMs;
+    this.cause = cause;
+  }
+}
+
 /** Injection points of the retry loop. */
 export interface RetryRuntime {
+  /** Shared by an adapter's requests: fail fast after one request exhausted its attempts. */
+  breaker?: ThrottleBreaker;
   /** Waits ms. Default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
   /** Uniform in [0, 1), for the jitter. Default Math.random. */
@@ -147,6 +188,12 @@ export async function withRetries<T>(
       // reporting never changes the outcome of a request
     }
   };
+  const refusal = runtime.breaker?.refusal();
+  if (refusal !== undefined) {
+    const message = `${context.label}: ${refusal}`;
+    warn({ code: 'SKIPPED', source: context.source, symbol: context.symbol, message });
+    throw new MarketDataError(context.symbol, message);
+  }
   try {
     return await pRetry(
       async (attemptNumber) => {
@@ -186,6 +233,7 @@ export async function withRetries<T>(
     if (!(error instanceof TransientError)) throw error;
     const message = `${context.label}: no usable answer after ${policy.maxAttempts} attempts (last: ${error.message})`;
     warn({ code: 'GAVE_UP', source: context.source, symbol: context.symbol, message });
+    runtime.breaker?.trip(`${context.symbol}: ${error.message}`);
     throw new MarketDataError(context.symbol, message);
   }
 }

@@ -136,6 +136,24 @@ describe('retries and refusals', () => {
     expect(warnings[0]).toMatchObject({ code: 'RETRY', symbol: 'AAPL', attempt: 1, delayMs: 3000 });
   });
 
+  it('429 on every attempt for one symbol opens the breaker: the next symbol fails fast, with no request', async () => {
+    const { fetch, requests } = sequence(() => respond('{"message":"too many requests."}', 429));
+    const { data, warnings } = adapter(fetch);
+    await expect(data.loadDailyRows('AAPL')).rejects.toThrow('no usable answer after 8 attempts');
+    expect(requests).toHaveLength(8);
+    await expect(data.loadDailyRows('TSLA')).rejects.toThrow(/not sent: the API gave no usable answer to an earlier request \(AAPL: HTTP 429/);
+    expect(requests).toHaveLength(8);
+    expect(warnings.at(-1)?.code).toBe('SKIPPED');
+  });
+
+  it('a 5xx outage that outlasts every attempt opens the breaker too', async () => {
+    const { fetch, requests } = sequence(() => respond('oops', 503));
+    const { data } = adapter(fetch);
+    await expect(data.loadDailyRows('AAPL')).rejects.toThrow('no usable answer after 8 attempts');
+    await expect(data.loadDailyRows('TSLA')).rejects.toThrow(/not sent: the API gave no usable answer to an earlier request \(AAPL: HTTP 503/);
+    expect(requests).toHaveLength(8);
+  });
+
   it('429 without a wait header and 5xx back off exponentially, then succeed', async () => {
     const { fetch } = sequence(() => respond('', 429), () => respond('oops', 500), () => respond('', 502), page('bars-single-empty.json'));
     const { data, delays } = adapter(fetch, { random: () => 0 });

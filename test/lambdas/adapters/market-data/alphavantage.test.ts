@@ -15,7 +15,7 @@ import {
   type AlphaVantageMarketDataOptions,
 } from '../../../../lambdas/adapters/market-data/alphavantage';
 import { MemoryBarCache } from '../../../../lambdas/adapters/market-data/cache';
-import type { MarketDataWarning } from '../../../../lambdas/adapters/market-data/http';
+import { THROTTLE_BREAKER_OPEN_MS, ThrottleBreaker, type MarketDataWarning } from '../../../../lambdas/adapters/market-data/http';
 import { MarketDataError } from '../../../../lambdas/ports';
 import { credentials, fakeFetch, fixedRandom, fixture, fixtureJson, recordingSleep, respond, sequence } from './helpers';
 
@@ -184,6 +184,34 @@ describe('throttling, refusals and retries', () => {
     // step_n = 250·2^(n−1): 250 … 16000; wait = step/2 + random·step/2
     expect(delays).toEqual([125, 375, 1000, 1250, 3500, 4400, 15200]);
     expect(warnings.map((w) => w.code)).toEqual([...Array(7).fill('RETRY'), 'GAVE_UP']);
+  });
+
+  it('after one symbol exhausted its attempts on throttling, the next symbols fail fast without a request until the breaker closes', async () => {
+    let nowMs = Date.parse('2020-06-01T14:00:00Z');
+    const { fetch, requests } = sequence(av('error-information-daily-rate-limit.json'));
+    const { data, warnings } = adapter(fetch, { breaker: new ThrottleBreaker(() => nowMs) });
+    await expect(data.loadDailyRows('IBM')).rejects.toThrow('no usable answer after 8 attempts');
+    expect(requests).toHaveLength(8);
+    const skipped = await failure(data.loadDailyRows('MSFT'));
+    expect(skipped).toBeInstanceOf(MarketDataError);
+    expect((skipped as MarketDataError).symbol).toBe('MSFT');
+    expect(skipped.message).toBe(
+      'TIME_SERIES_DAILY MSFT (outputsize=full): not sent: the API gave no usable answer to an earlier request (IBM: Information: Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day. Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly remove all daily rate limits.); requests resume after 2020-06-01T14:10:00.000Z',
+    );
+    expect(requests).toHaveLength(8);
+    expect(warnings.at(-1)?.code).toBe('SKIPPED');
+    // Ten minutes later requests are sent again.
+    nowMs += THROTTLE_BREAKER_OPEN_MS;
+    await expect(data.loadDailyRows('MSFT')).rejects.toThrow('no usable answer after 8 attempts');
+    expect(requests).toHaveLength(16);
+  });
+
+  it('an invalid call (Error Message) does not trip the breaker', async () => {
+    const { fetch, requests } = sequence(av('error-message-invalid-call-time-series-daily.json'), av('crazzyghost-daily.json'));
+    const { data } = adapter(fetch);
+    await expect(data.loadDailyRows('MSFT')).rejects.toThrow('Alpha Vantage refused');
+    expect(await data.loadDailyRows('IBM')).toHaveLength(2);
+    expect(requests).toHaveLength(2);
   });
 
   it('with real randomness every wait lies within [step/2, step] and none exceeds 20 s', async () => {
