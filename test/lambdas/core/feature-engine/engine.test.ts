@@ -207,3 +207,38 @@ describe('docs/FEATURES.md', () => {
     }
   });
 });
+
+describe('FeatureEngine never looks ahead', () => {
+  it('rows 0..t are bit-identical however every bar after t is changed (all 76 columns, benchmark too)', () => {
+    const n = 400;
+    const base = randomWalk(n, 777);
+    const baseBench = bench(n);
+    const engine = new FeatureEngine();
+    const reference = copy(engine.compute(toInput(base, baseBench), n).values);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: n - 2 }), fc.integer({ min: 1, max: 1_000_000 }), (t, seed) => {
+        // Bars after t replaced by an unrelated walk (scaled so prices stay valid), benchmark too.
+        const other = randomWalk(n, seed);
+        const scale = (x: number) => x * (1 + (seed % 7));
+        const mix = (a: number[], b: number[]) => a.map((v, i) => (i <= t ? v : scale(b[i] as number)));
+        const changed = {
+          open: mix(base.open, other.open),
+          high: mix(base.high, other.high),
+          low: mix(base.low, other.low),
+          close: mix(base.close, other.close),
+          volume: base.volume.map((v, i) => (i <= t ? v : (other.volume[i] as number) * 3)),
+        };
+        const changedBench = baseBench.map((v, i) => (i <= t ? v : scale(other.close[i] as number)));
+        const values = engine.compute(toInput(changed, changedBench), n).values;
+        for (let c = 0; c < values.length; c++) {
+          const got = values[c] as Float64Array;
+          const want = reference[c] as Float64Array;
+          for (let i = 0; i <= t; i++) {
+            if (!Object.is(got[i], want[i])) throw new Error(`${engine.names[c]}[${i}] changed when bars after ${t} changed: ${want[i]} → ${got[i]}`);
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
