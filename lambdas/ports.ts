@@ -170,6 +170,8 @@ export interface BrokerExecution {
   cumQty: string;
   /** ISO-8601 UTC. */
   transactionTime: string;
+  /** Commission charged for this execution, USD (absent: none reported; Alpaca equities are commission-free). */
+  commission?: string;
 }
 
 /** Broker account summary: cash and equity (NAV) in USD. */

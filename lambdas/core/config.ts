@@ -132,6 +132,17 @@ export const StrategyConfigSchema = z
     /** After the close: HIGH alert when an entry filled more than this many bps worse than its decision price. */
     slippageAlertBps: z.number().min(0).default(50),
 
+    /**
+     * Backtest/paper cost model: commission per share, USD, charged by the paper broker at every
+     * fill (default 0, like Alpaca's commission-free equities). Live brokers charge what they charge.
+     */
+    commissionPerShare: z.number().min(0).max(1).default(0),
+    /**
+     * Backtest/paper cost model: slippage in bps the paper broker moves every fill price against the
+     * trader (default 5; capped at the limit for limit orders; see paper/engine.ts).
+     */
+    slippageBps: z.number().min(0).max(500).default(5),
+
     /** Allow fractional share quantities (Alpaca: simple `day` orders only). Off by default. */
     fractionalShares: z.boolean().default(false),
     /**

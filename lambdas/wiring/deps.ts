@@ -15,7 +15,7 @@ import { SnsAlerts } from '../adapters/alerts/sns';
 import { AlpacaBroker } from '../adapters/broker/alpaca/alpaca-broker';
 import { AlpacaCalendar } from '../adapters/broker/alpaca/alpaca-calendar';
 import { parseAlpacaLiveFlag } from '../adapters/broker/alpaca/config';
-import { PaperBroker } from '../adapters/broker/paper/paper-broker';
+import { PaperBroker, paperCostsOf } from '../adapters/broker/paper/paper-broker';
 import { DynamoPaperAccountStore } from '../adapters/broker/paper/stores';
 import { CsvCalendar } from '../adapters/calendar/csv-calendar';
 import { SystemClock } from '../adapters/clock';
@@ -123,6 +123,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
       marketData: marketData(),
       calendar: calendar(),
       clock,
+      costs: paperCostsOf(config),
       ...(env[ENV.paperInitialCash] ? { initialCash: env[ENV.paperInitialCash] } : {}),
     });
   });

@@ -7,6 +7,8 @@ import {
   fillAtLimitNow,
   lastPlayedPhase,
   newPaperState,
+  NO_COSTS,
+  slippedPrice,
   positionsOf,
   processSession,
   processSessionOpen,
@@ -980,5 +982,57 @@ describe('paper engine: two phases give the one-pass result for orders submitted
         });
       }),
     );
+  });
+});
+
+describe('costs: slippage in bps and commission per share', () => {
+  const costs = { commissionPerShare: '0.01', slippageBps: 10 };
+
+  it('a buy limit filled at the open pays 10 bps over the open, capped at the limit, plus 0.01 USD per share', () => {
+    // Open 99.00 <= limit 100: rule price 99.00; slipped 99.00 × 1.001 = 99.099 (4 dp, up) < 100.
+    const { state } = submit(fresh(), { limitPrice: '100' });
+    const after = processSession(state, MON, () => bar(MON.date, 99, 101, 98, 100), costs);
+    const o = after.orders[0]!;
+    expect(o.filledAvgPrice).toBe('99.099');
+    expect(after.executions[0]!.commission).toBe('0.1');
+    // cash 10000 − 10 × 99.099 − 10 × 0.01 = 9008.91
+    expect(after.cash).toBe('9008.91');
+  });
+
+  it('a limit never fills beyond its limit: the slippage is capped there', () => {
+    // Open 99.95: 99.95 × 1.001 = 100.04995 → 100.05 rounded up, capped at the limit 100.
+    const { state } = submit(fresh(), { limitPrice: '100' });
+    const after = processSession(state, MON, () => bar(MON.date, 99.95, 101, 98, 100), costs);
+    expect(after.orders[0]!.filledAvgPrice).toBe('100');
+  });
+
+  it('a stop sell takes the full slippage below its stop and pays the commission from the proceeds', () => {
+    const { state } = submit(fresh(), oto({ limitPrice: '100', stopLoss: { stopPrice: '95' } }));
+    const bought = processSession(state, MON, () => bar(MON.date, 99, 100, 98.5, 99.5), NO_COSTS);
+    expect(bought.cash).toBe('9010');
+    // TUE: low 94 <= stop 95: rule price 95; slipped 95 × 0.999 = 94.905.
+    const stopped = processSession(bought, TUE, () => bar(TUE.date, 96, 97, 94, 95.5), costs);
+    const leg = legOf(stopped, stopped.orders[0]!);
+    expect(leg.filledAvgPrice).toBe('94.905');
+    // 9010 + 10 × 94.905 − 10 × 0.01 = 9958.95
+    expect(stopped.cash).toBe('9958.95');
+    expect(stopped.positions.AAA).toBeUndefined();
+  });
+
+  it('rounds against the trader: buys up, sells down, to 0.0001', () => {
+    const buy = { side: 'buy' as const, type: 'market' as const, limitPrice: null };
+    const sell = { side: 'sell' as const, type: 'market' as const, limitPrice: null };
+    // 33.33333 × 1.0005 = 33.349996665 → 33.35 (up); × 0.9995 = 33.316666... → 33.3166 (down).
+    expect(slippedPrice(buy, new Dec('33.33333'), { commissionPerShare: '0', slippageBps: 5 }).toString()).toBe('33.35');
+    expect(slippedPrice(sell, new Dec('33.33333'), { commissionPerShare: '0', slippageBps: 5 }).toString()).toBe('33.3166');
+    expect(slippedPrice(buy, new Dec('33.33333'), NO_COSTS).toString()).toBe('33.33333');
+  });
+
+  it('a buy that the commission would push past the cash is canceled, not filled', () => {
+    // 10 × 100 = 1000 exactly the cash; the 1 USD/share commission makes it 1010 > 1000.
+    const { state } = submit(fresh('1000'), { limitPrice: '100' }, { referencePrice: '100' });
+    const after = processSession(state, MON, () => bar(MON.date, 100, 101, 99, 100), { commissionPerShare: '1', slippageBps: 0 });
+    expect(after.orders[0]!.status).toBe('canceled');
+    expect(after.cash).toBe('1000');
   });
 });

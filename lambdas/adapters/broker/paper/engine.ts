@@ -42,6 +42,13 @@
  * open phase has been played its fills are final. Executions are listed in the order they were
  * made (two phases: every fill at the open before the intrabar ones).
  *
+ * Costs ({@link PaperCosts}, from the strategy config's `commissionPerShare` and `slippageBps`):
+ * every fill price found by the rules above is moved against the trader by the slippage (buys
+ * × (1 + bps/10,000), sells × (1 − bps/10,000), rounded to $0.0001 against the trader), but a limit
+ * order never fills beyond its limit (a limit is a hard cap at any broker, so its slippage is capped
+ * there); stops and market orders take the full slippage. The commission, qty × commission per
+ * share, is paid from cash at each fill and recorded on the execution.
+ *
  * General rules:
  * - An order is never filled on a bar of a session that closed before its submission, nor at an
  *   open that happened before its submission (no look-ahead inside a bar).
@@ -128,6 +135,39 @@ export interface PaperExecution {
   session: string;
   /** The order's filled qty after this execution (absent in accounts saved before it existed). */
   cumQty?: string;
+  /** USD paid in commission for this execution (absent: 0, and in accounts saved before it existed). */
+  commission?: string;
+}
+
+/**
+ * The paper broker's cost model (backtest costs). Units: USD per share, and bps of the fill price.
+ * Defaults come from the strategy config (`commissionPerShare` 0, `slippageBps` 5).
+ */
+export interface PaperCosts {
+  /** Commission per share, USD (decimal string, ≥ 0). */
+  commissionPerShare: string;
+  /** Slippage against the trader, bps of the price (≥ 0); capped at the limit for limit orders. */
+  slippageBps: number;
+}
+
+/** No commission, no slippage: the engine's fill prices as the bar rules give them. */
+export const NO_COSTS: PaperCosts = Object.freeze({ commissionPerShare: '0', slippageBps: 0 });
+
+/**
+ * The price a fill is booked at after slippage (see the module doc).
+ * @param price the rule price from the bar (USD per share).
+ * @returns price × (1 ± bps/10,000), rounded to $0.0001 against the trader, never beyond a limit.
+ */
+export function slippedPrice(order: Pick<PaperOrder, 'side' | 'type' | 'limitPrice'>, price: Dec, costs: PaperCosts): Dec {
+  if (costs.slippageBps === 0) return price;
+  const factor = dec(costs.slippageBps).div(10_000);
+  const buy = order.side === 'buy';
+  let slipped = (buy ? price.times(dec(1).plus(factor)) : price.times(dec(1).minus(factor))).toDecimalPlaces(4, buy ? Dec.ROUND_UP : Dec.ROUND_DOWN);
+  if (order.type === 'limit' && order.limitPrice !== null) {
+    const limit = dec(order.limitPrice);
+    slipped = buy ? Dec.min(slipped, limit) : Dec.max(slipped, limit);
+  }
+  return slipped;
 }
 
 /** The two phases a session is played in (see module doc). */
@@ -351,13 +391,13 @@ export function cancelOrder(current: PaperState, orderId: string, now: string): 
  * @throws Error when the session was already processed, its open phase already played, or another
  *   session is still in progress (its close not played).
  */
-export function processSessionOpen(current: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined): PaperState {
+export function processSessionOpen(current: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined, costs: PaperCosts = NO_COSTS): PaperState {
   assertNotProcessed(current, session);
   const inProgress = sessionInProgress(current);
   if (inProgress === session.date) throw new Error(`the open of session ${session.date} was already played`);
   if (inProgress !== undefined) throw new Error(`session ${inProgress} is in progress (its close was not played); cannot open ${session.date}`);
   const state = structuredClone(current);
-  playBar(state, session, barFor, 'open');
+  playBar(state, session, barFor, 'open', costs);
   state.lastPlayed = { session: session.date, phase: 'open' };
   return state;
 }
@@ -369,14 +409,14 @@ export function processSessionOpen(current: PaperState, session: Session, barFor
  * @param barFor the validated bar of `symbol` for `session.date`, or undefined (no fill, no mark).
  * @throws Error when sessions are played out of order (or another session is still in progress).
  */
-export function processSession(current: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined): PaperState {
+export function processSession(current: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined, costs: PaperCosts = NO_COSTS): PaperState {
   assertNotProcessed(current, session);
   const inProgress = sessionInProgress(current);
   if (inProgress !== undefined && inProgress !== session.date) {
     throw new Error(`session ${inProgress} is in progress (its close was not played); cannot play ${session.date}`);
   }
   const state = structuredClone(current);
-  playBar(state, session, barFor, inProgress === session.date ? 'rest' : 'whole');
+  playBar(state, session, barFor, inProgress === session.date ? 'rest' : 'whole', costs);
   state.processedThrough = session.date;
   state.lastPlayed = { session: session.date, phase: 'close' };
   return state;
@@ -395,7 +435,7 @@ function assertNotProcessed(state: PaperState, session: Session): void {
 type BarPart = 'open' | 'rest' | 'whole';
 
 /** Plays one part of `session`'s bar on `state` (mutated; see the module doc for the rules). */
-function playBar(state: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined, part: BarPart): void {
+function playBar(state: PaperState, session: Session, barFor: (symbol: string) => Bar | undefined, part: BarPart, costs: PaperCosts): void {
   const date = session.date;
   const eligible = (o: PaperOrder) => o.eligibleFrom <= date;
   /** Whether the order may trade at this session's open (working before it, not submitted during it). */
@@ -412,7 +452,7 @@ function playBar(state: PaperState, session: Session, barFor: (symbol: string) =
     if (part === 'rest' && order.parentId !== null && order.eligibleFrom === date && filledAtThisOpen(byId(order.parentId)!)) continue;
     const bar = barFor(order.symbol);
     if (!bar) continue;
-    tryStop(state, order, bar, session, part === 'open' ? 'gap' : part === 'whole' && atOpen(order) ? 'whole' : 'intrabar');
+    tryStop(state, order, bar, session, part === 'open' ? 'gap' : part === 'whole' && atOpen(order) ? 'whole' : 'intrabar', costs);
   }
   // 2. Entries and other non-stop orders, in submission order.
   for (const order of state.orders) {
@@ -421,7 +461,7 @@ function playBar(state: PaperState, session: Session, barFor: (symbol: string) =
       // Its legs went live at the open: the rest of the bar (down to its low) may hit them.
       const bar = barFor(order.symbol);
       for (const leg of order.legIds.map(byId)) {
-        if (bar && leg && leg.eligibleFrom === date && isWorking(leg.status)) tryStop(state, leg, bar, session, 'intrabar');
+        if (bar && leg && leg.eligibleFrom === date && isWorking(leg.status)) tryStop(state, leg, bar, session, 'intrabar', costs);
       }
       continue;
     }
@@ -433,7 +473,7 @@ function playBar(state: PaperState, session: Session, barFor: (symbol: string) =
       part === 'open' ? openFill(order, bar) : !atOpen(order) ? intradayFill(order, bar) : part === 'rest' ? intrabarFill(order, bar) : (openFill(order, bar) ?? intrabarFill(order, bar));
     if (!fill) continue;
     const at = fill.atOpen ? session.openUtc : session.closeUtc;
-    if (!applyFill(state, order, fill.price, at, session)) {
+    if (!applyFill(state, order, fill.price, at, session, costs)) {
       cancelHeldLegs(state, order, at, 'parent canceled');
       continue;
     }
@@ -445,7 +485,7 @@ function playBar(state: PaperState, session: Session, barFor: (symbol: string) =
       leg.updatedAt = at;
       // Pessimistic: the rest of the bar (down to its low) may hit the new stop. In the open
       // phase only the open is known: the rest of the bar is checked in the close phase.
-      tryStop(state, leg, bar, session, !fill.atOpen ? 'intrabar' : part === 'open' ? 'gap' : 'whole');
+      tryStop(state, leg, bar, session, !fill.atOpen ? 'intrabar' : part === 'open' ? 'gap' : 'whole', costs);
     }
   }
   if (part !== 'open') {
@@ -507,7 +547,7 @@ export function executionsOf(state: PaperState, after: string | undefined): Brok
     const cum = e.cumQty ? dec(e.cumQty) : (cumulative.get(e.orderId) ?? new Dec(0)).plus(dec(e.qty));
     cumulative.set(e.orderId, cum);
     if (after !== undefined && Date.parse(e.at) < Date.parse(after)) continue;
-    out.push({ id: e.id, orderId: e.orderId, symbol: e.symbol, side: e.side, qty: e.qty, price: e.price, cumQty: cum.toString(), transactionTime: e.at });
+    out.push({ id: e.id, orderId: e.orderId, symbol: e.symbol, side: e.side, qty: e.qty, price: e.price, cumQty: cum.toString(), transactionTime: e.at, ...(e.commission ? { commission: e.commission } : {}) });
   }
   return out;
 }
@@ -619,7 +659,7 @@ function intradayFill(order: PaperOrder, bar: Bar): FillAt | undefined {
  * is through the stop); `intrabar`: the stop is checked against the rest of the bar after the open
  * (a breach fills at the stop price, stamped at the close).
  */
-function tryStop(state: PaperState, order: PaperOrder, bar: Bar, session: Session, check: 'whole' | 'gap' | 'intrabar'): void {
+function tryStop(state: PaperState, order: PaperOrder, bar: Bar, session: Session, check: 'whole' | 'gap' | 'intrabar', costs: PaperCosts): void {
   if (order.stopPrice === null) return;
   const stop = dec(order.stopPrice);
   const open = dec(bar.open);
@@ -631,11 +671,16 @@ function tryStop(state: PaperState, order: PaperOrder, bar: Bar, session: Sessio
     price = open;
     atOpen = true;
   } else if (check !== 'gap' && breached) price = stop;
-  if (price) applyFill(state, order, price, atOpen ? session.openUtc : session.closeUtc, session);
+  if (price) applyFill(state, order, price, atOpen ? session.openUtc : session.closeUtc, session, costs);
 }
 
-/** Applies a full fill. Returns false (and cancels the order) when it cannot be honoured. */
-function applyFill(state: PaperState, order: PaperOrder, price: Dec, at: string, session: Session): boolean {
+/**
+ * Applies a full fill at the rule price moved by the costs (slippage on the price, commission from
+ * cash). Returns false (and cancels the order) when it cannot be honoured.
+ */
+function applyFill(state: PaperState, order: PaperOrder, rulePrice: Dec, at: string, session: Session, costs: PaperCosts): boolean {
+  const price = slippedPrice(order, rulePrice, costs);
+  const perShare = dec(costs.commissionPerShare);
   let qty = dec(order.qty).minus(dec(order.filledQty));
   const position = state.positions[order.symbol];
   if (order.side === 'sell') {
@@ -645,23 +690,24 @@ function applyFill(state: PaperState, order: PaperOrder, price: Dec, at: string,
       return false;
     }
     if (held.lt(qty)) qty = held; // never go short
-  } else if (dec(state.cash).lt(qty.times(price))) {
+  } else if (dec(state.cash).lt(qty.times(price).plus(qty.times(perShare)))) {
     markCanceled(order, at, 'insufficient cash at fill');
     return false;
   }
 
   const cost = qty.times(price);
+  const commission = qty.times(perShare);
   if (order.side === 'buy') {
     const oldQty = dec(position?.qty ?? '0');
     const newQty = oldQty.plus(qty);
     const avg = oldQty.times(dec(position?.avgEntryPrice ?? '0')).plus(cost).div(newQty);
     state.positions[order.symbol] = { qty: newQty.toString(), avgEntryPrice: avg.toString(), lastPrice: position?.lastPrice ?? price.toString() };
-    state.cash = dec(state.cash).minus(cost).toString();
+    state.cash = dec(state.cash).minus(cost).minus(commission).toString();
   } else {
     const left = dec(position!.qty).minus(qty);
     if (left.isZero()) delete state.positions[order.symbol];
     else position!.qty = left.toString();
-    state.cash = dec(state.cash).plus(cost).toString();
+    state.cash = dec(state.cash).plus(cost).minus(commission).toString();
   }
 
   const filledBefore = dec(order.filledQty);
@@ -686,6 +732,7 @@ function applyFill(state: PaperState, order: PaperOrder, price: Dec, at: string,
     at,
     session: session.date,
     cumQty: filledAfter.toString(),
+    ...(commission.isZero() ? {} : { commission: commission.toString() }),
   });
   return true;
 }
@@ -712,7 +759,7 @@ export interface FillNowContext {
  * @returns the new state and the filled order, or undefined (state untouched) when the order is
  *   unknown, not such an order, or cannot be filled in full (short of cash, or of shares to sell).
  */
-export function fillAtLimitNow(current: PaperState, orderId: string, ctx: FillNowContext): { state: PaperState; order: PaperOrder } | undefined {
+export function fillAtLimitNow(current: PaperState, orderId: string, ctx: FillNowContext, costs: PaperCosts = NO_COSTS): { state: PaperState; order: PaperOrder } | undefined {
   const found = current.orders.find((o) => o.id === orderId);
   if (
     !found ||
@@ -726,7 +773,7 @@ export function fillAtLimitNow(current: PaperState, orderId: string, ctx: FillNo
   }
   const state = structuredClone(current);
   const order = state.orders.find((o) => o.id === orderId)!;
-  if (!applyFill(state, order, dec(order.limitPrice!), ctx.now, ctx.session) || order.status !== 'filled') return undefined;
+  if (!applyFill(state, order, dec(order.limitPrice!), ctx.now, ctx.session, costs) || order.status !== 'filled') return undefined;
   for (const legId of order.legIds) {
     const leg = state.orders.find((o) => o.id === legId);
     if (!leg || leg.status !== 'held') continue;

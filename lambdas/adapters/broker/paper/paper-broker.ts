@@ -33,11 +33,15 @@ import type {
 } from '../../../ports';
 import { BrokerError } from '../../../ports';
 import { isOpenStatus } from '../../../core/order-status';
+import type { StrategyConfig } from '../../../core/config';
+import { Dec } from '../../../core/money';
 import {
   accountOf,
   cancelOrder,
   executionsOf,
   fillAtLimitNow,
+  NO_COSTS,
+  type PaperCosts,
   lastPlayedPhase,
   newPaperState,
   positionsOf,
@@ -68,7 +72,14 @@ export interface PaperBrokerOptions {
   clock: Clock;
   /** Starting cash for a new account, USD. Default 100000. */
   initialCash?: string;
+  /** Commission and slippage applied to every fill (engine.ts module doc). Default none. */
+  costs?: PaperCosts;
   accountId?: string;
+}
+
+/** The paper broker's costs from the strategy config (`commissionPerShare` USD, `slippageBps`). */
+export function paperCostsOf(config: Pick<StrategyConfig, 'commissionPerShare' | 'slippageBps'>): PaperCosts {
+  return { commissionPerShare: new Dec(config.commissionPerShare).toString(), slippageBps: config.slippageBps };
 }
 
 export class PaperBroker implements BrokerPort {
@@ -77,6 +88,10 @@ export class PaperBroker implements BrokerPort {
   private symbolsPromise: Promise<Set<string>> | undefined;
 
   constructor(private readonly options: PaperBrokerOptions) {}
+
+  private get costs(): PaperCosts {
+    return this.options.costs ?? NO_COSTS;
+  }
 
   /** Last session whose bar has been played through its close, or null (no account or nothing processed yet). */
   async processedThrough(): Promise<string | null> {
@@ -170,7 +185,7 @@ export class PaperBroker implements BrokerPort {
         now: now.toISOString(),
         session,
         legsEligibleFrom: firstSessionOpeningAtOrAfter(calendar, now)?.date,
-      });
+      }, this.costs);
       return filled ? { state: filled.state, result: toBrokerOrder(filled.state, filled.order) } : { state, result: undefined };
     });
   }
@@ -212,13 +227,13 @@ export class PaperBroker implements BrokerPort {
       const from = sessionInProgress(next) ?? (next.processedThrough === null ? calendar.first.date : calendar.nextSession(next.processedThrough)?.date);
       if (from && from <= lastClosed.date) {
         for (const session of calendar.sessionsBetween(from, lastClosed.date)) {
-          next = processSession(next, session, await this.barsFor(next, session));
+          next = processSession(next, session, await this.barsFor(next, session), this.costs);
         }
       }
     }
     const open = sessionOpenAt(calendar, now);
     if (open && (next.processedThrough === null || open.date > next.processedThrough) && sessionInProgress(next) !== open.date) {
-      next = processSessionOpen(next, open, await this.barsFor(next, open));
+      next = processSessionOpen(next, open, await this.barsFor(next, open), this.costs);
     }
     return next;
   }
