@@ -262,3 +262,17 @@ export interface BrokerPort {
   /** Turns the broker-side kill switch on or off. @throws when the broker does not confirm it. */
   setTradeSuspended?(on: boolean): Promise<void>;
 }
+
+/**
+ * Where the predict step's model comes from: a walk-forward bundle of versioned artifacts
+ * (core/model/artifact.ts). Adapters: the bundle shipped in `models/`, or a JSON file.
+ */
+export interface ModelSourcePort {
+  /**
+   * The bundle, validated. A file holding a single artifact is returned as a one-snapshot bundle.
+   * @throws Error naming the file and the invalid field.
+   */
+  load(): Promise<import('./core/model/artifact').ModelBundle>;
+  /** Where the model comes from, for messages and reports (a path, or `bundled:<file>`). */
+  readonly source: string;
+}

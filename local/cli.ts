@@ -22,6 +22,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Presets, SingleBar } from 'cli-progress';
+import { formatUsd } from '../lambdas/core/money';
 import { CsvMarketData } from '../lambdas/adapters/market-data/csv';
 import { WithBenchmark } from '../lambdas/adapters/market-data/with-benchmark';
 
@@ -61,6 +63,13 @@ const USAGE = `usage: npm start -- [--date YYYY-MM-DD] [--from YYYY-MM-DD --to Y
                  fetched in <state-dir>/market-data-cache/
   --fault-profile none|flaky|hostile   seeded faults injected into the paper broker (default none)
   --seed N       seed of the fault injector (default 1); the same seed reproduces the same run
+  --model FILE   the predict step's model: a walk-forward bundle or one artifact (JSON, e.g. from
+                 npm run train, or an XGBoost model in the artifact envelope); default the shipped
+                 models/baseline-ridge-fwd5.json. Each session uses the latest snapshot trained
+                 before it (no snapshot yet: nothing is bought, reason MODEL_NOT_AVAILABLE)
+  --progress bar|lines   a range shows a progress bar (default on a terminal; the per-session lines
+                 and alerts then go only to the state directory) or one line per session (default
+                 otherwise)
   --action       trade (default) or flatten: cancel every open order (cancel-and-verify), close
                  every position with market orders, and lock the day — the kill switch's flatten`;
 
@@ -94,6 +103,8 @@ async function main(argv: string[]): Promise<number> {
         'fault-profile': { type: 'string' },
         seed: { type: 'string' },
         action: { type: 'string' },
+        model: { type: 'string' },
+        progress: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -295,7 +306,33 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const isRange = Boolean(from && to);
-  const print = (line: string) => console.log(line);
+  const progressMode = args.progress ?? (process.stderr.isTTY ? 'bar' : 'lines');
+  if (progressMode !== 'bar' && progressMode !== 'lines') throw new UsageError(`--progress must be bar or lines, got "${progressMode}"`);
+  const modelFile = args.model ? resolve(args.model) : undefined;
+  if (modelFile && !existsSync(modelFile)) throw new UsageError(`--model ${args.model}: no such file`);
+  // A range with a bar keeps the console to the bar; what it hides is in the state directory
+  // (alerts.jsonl, the report) and anything CRITICAL is printed once the bar is done.
+  const bar =
+    isRange && progressMode === 'bar'
+      ? new SingleBar(
+          {
+            format: 'replay |{bar}| {value}/{total} sessions | {date} | equity {equity} USD | {duration_formatted} elapsed, ETA {eta_formatted}',
+            stream: process.stderr,
+            hideCursor: true,
+            noTTYOutput: true,
+            notTTYSchedule: 5000,
+            etaBuffer: 50,
+          },
+          Presets.shades_classic,
+        )
+      : null;
+  const deferred: string[] = [];
+  const print = bar
+    ? (line: string) => {
+        if (/CRITICAL|EXECUTION FAILED/.test(line)) deferred.push(line);
+      }
+    : (line: string) => console.log(line);
+  bar?.start(sessions.length, 0, { date: sessions[0], equity: '-' });
   let result;
   try {
     result = await runLocal({
@@ -315,20 +352,33 @@ async function main(argv: string[]): Promise<number> {
       broker: brokerKind,
       faultProfile,
       seed,
-      onSession: (r) => print(isRange ? report.formatSessionLine(r) : report.formatSessionReport(r)),
+      ...(modelFile ? { modelFile } : {}),
+      backtestReport: isRange,
+      onSession: (r) => {
+        if (bar) {
+          bar.increment(1, { date: r.tradingDate, equity: formatUsd(r.equity) });
+          const line = report.formatSessionLine(r);
+          if (/CRITICAL|EXECUTION FAILED/.test(line)) deferred.push(line);
+        } else print(isRange ? report.formatSessionLine(r) : report.formatSessionReport(r));
+      },
     });
   } catch (error) {
+    bar?.stop();
     if (error instanceof LocalRunError) throw new UsageError(error.message);
     throw error;
   }
-  if (isRange) print(report.formatRangeSummary(result.summary));
-  print(`State: ${stateDir}`);
+  if (bar) {
+    bar.stop();
+    for (const line of deferred) console.log(line);
+  }
+  if (isRange) console.log(report.formatRangeSummary(result.summary));
+  console.log(`State: ${stateDir}`);
 
   if (args.report) {
     const file = resolve(args.report);
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(isRange ? result : result.days[0], null, 2)}\n`);
-    print(`Report: ${file}`);
+    console.log(`Report: ${file}`);
   }
   const failed = result.days.filter((d) => d.executionError);
   if (failed.length > 0) {

@@ -19,7 +19,11 @@ import { DEFAULT_SLOT } from '../lambdas/handlers/fetch';
 import type { Alert, BrokerOrder } from '../lambdas/ports';
 import type { DayLock, LimitReading, RiskMetrics } from '../lambdas/core/risk/kernel';
 import type { OrdersArtifact } from '../lambdas/handlers/orders';
+import type { PredictSummary } from '../lambdas/handlers/predict';
+import type { Score } from '../lambdas/core/predict';
 import type { Deps } from '../lambdas/wiring/deps';
+import { METRIC_DOCS, type PerformanceMetrics } from '../lambdas/core/performance/metrics';
+import { formatMetric } from './backtest-report';
 
 export interface SessionReport {
   runId: string;
@@ -38,6 +42,10 @@ export interface SessionReport {
   universe: string[];
   benchmark: string;
   quarantined: Array<{ symbol: string; reason: string }>;
+  /** The model snapshot id (or `momentum`) that scored the session; null when none could. */
+  model: string | null;
+  /** Every tradable symbol's score: eligible ones by rank, then the others with their reason. */
+  scores: Array<{ symbol: string; rank: number | null; eligible: boolean; prediction: number | null; reason: string }>;
   /** The day's P&L at the close on the daily-loss ladder (signed fraction, rung), or null. */
   dailyLossAtClose: { fraction: number; rung: string } | null;
   /** The effective limits in force for this session's decisions (the strategy config). */
@@ -131,6 +139,12 @@ export interface RangeSummary {
   riskFirings: Record<string, number>;
   /** How often each decision rule decided (refusals and OK) over the range. */
   decisionRules: Record<string, number>;
+  /** Backtest metrics over the range (formulas in lambdas/core/performance/metrics.ts); range runs only. */
+  metrics?: PerformanceMetrics;
+  /** The paper broker's costs the range ran with (USD per share, bps); range runs only. */
+  costs?: { commissionPerShare: number; slippageBps: number };
+  /** Absolute path of the self-contained HTML report in the state directory; range runs only. */
+  htmlReport?: string | null;
 }
 
 export interface RangeReport {
@@ -154,6 +168,8 @@ export async function buildSessionReport(
   const optional = <T>(name: string) => deps.artifacts.get<T>(runId, name).catch(() => undefined);
   const universe = (await optional<UniverseArtifact>(ARTIFACTS.universe)) ?? { universe: [], benchmark: deps.config.benchmark, usable: [], quarantined: [] };
   const decided = await optional<DecisionsArtifact>(ARTIFACTS.decisions);
+  const scores = (await optional<Score[]>(ARTIFACTS.scores)) ?? [];
+  const prediction = await optional<PredictSummary>(ARTIFACTS.prediction);
   const verified = (await optional<VerificationArtifact>(ARTIFACTS.verification)) ?? {
     synced: 0,
     fillsRecorded: 0,
@@ -194,6 +210,8 @@ export async function buildSessionReport(
     universe: universe.universe,
     benchmark: universe.benchmark,
     quarantined: universe.quarantined,
+    model: prediction?.model ?? null,
+    scores: scores.map((s) => ({ symbol: s.symbol, rank: s.rank, eligible: s.eligible, prediction: s.prediction ?? null, reason: s.reason })),
     dailyLossAtClose: verified.dailyLoss ? { fraction: verified.dailyLoss.fraction, rung: verified.dailyLoss.rung } : null,
     limits: decided?.limits ?? { ...deps.config },
     risk: decided
@@ -344,6 +362,10 @@ export function formatSessionReport(r: SessionReport): string {
     for (const f of r.risk.firings) lines.push(`   ${f.status.toUpperCase().padEnd(6)} ${f.detail}`);
     if (r.risk.flatten) lines.push(`   FLATTEN ${r.risk.flatten.cause}: ${r.risk.flatten.cancels} cancels; ${r.risk.flatten.exits.map((e) => `${e.symbol} ${e.outcome}`).join(', ') || 'no positions'}`);
   }
+  const eligible = r.scores.filter((x) => x.eligible);
+  lines.push(`Predict: model ${r.model ?? 'none'}; ${eligible.length} of ${r.scores.length} eligible${eligible.length > 0 ? `; best ${eligible.slice(0, 5).map((x) => x.symbol).join(' ')}` : ''}`);
+  const notEligible = count(r.scores.filter((x) => !x.eligible).map((x) => x.reason.split(':')[0] ?? x.reason));
+  if (Object.keys(notEligible).length > 0) lines.push(`   not eligible: ${Object.entries(notEligible).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const allowed = r.decisions.filter((d) => d.allowed).length;
   lines.push(`Decisions: ${r.decisions.length} intents, ${allowed} allowed`);
   for (const d of r.decisions) lines.push(`   ${d.allowed ? 'ALLOW ' : 'REFUSE'} ${d.symbol.padEnd(6)} ${d.reason}`);
@@ -391,5 +413,22 @@ export function formatRangeSummary(s: RangeSummary): string {
     `   orders submitted ${s.ordersSubmitted}, fills ${s.fills}, halted sessions ${s.haltedSessions}`,
     `   alerts ${Object.entries(s.alerts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `   risk limits fired ${Object.entries(s.riskFirings).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    ...(s.costs ? [`   costs: commission ${s.costs.commissionPerShare} USD per share, slippage ${s.costs.slippageBps} bps`] : []),
+    ...(s.metrics ? formatMetrics(s.metrics) : []),
+    ...(s.htmlReport ? [`   HTML report: ${s.htmlReport}`] : []),
   ].join('\n');
+}
+
+/** The metrics as aligned `label  value` lines, grouped as in METRIC_DOCS. */
+function formatMetrics(m: PerformanceMetrics): string[] {
+  const lines: string[] = [];
+  let group = '';
+  for (const doc of METRIC_DOCS) {
+    if (doc.group !== group) {
+      group = doc.group;
+      lines.push(`   -- ${group}`);
+    }
+    lines.push(`      ${doc.label.padEnd(30)} ${formatMetric(m[doc.key], doc.unit)}`);
+  }
+  return lines;
 }

@@ -39,7 +39,9 @@ import { DynamoRiskAudit } from '../lambdas/adapters/dynamodb/risk-audit';
 import { AlpacaBroker } from '../lambdas/adapters/broker/alpaca/alpaca-broker';
 import { AlpacaCalendar } from '../lambdas/adapters/broker/alpaca/alpaca-calendar';
 import { parseAlpacaLiveFlag, resolveAlpacaEndpoint, type AlpacaEndpoint } from '../lambdas/adapters/broker/alpaca/config';
-import { PaperBroker } from '../lambdas/adapters/broker/paper/paper-broker';
+import { buildBacktestAnalytics } from './backtest-report';
+import { BundledModelSource, FileModelSource } from '../lambdas/adapters/model/model-source';
+import { PaperBroker, paperCostsOf } from '../lambdas/adapters/broker/paper/paper-broker';
 import { createFaultInjectingBroker, type FaultProfile, type FaultRecord } from '../lambdas/adapters/broker/faults';
 import { RetryingBroker } from '../lambdas/adapters/broker/retrying-broker';
 import { FilePaperAccountStore } from '../lambdas/adapters/broker/paper/stores';
@@ -102,6 +104,13 @@ export interface AlpacaRunOptions {
 }
 
 export interface LocalRunOptions {
+  /**
+   * After the last session, compute the backtest metrics over the sessions run and write the HTML
+   * report into the state directory (summary.metrics, summary.htmlReport). The CLI sets it for ranges.
+   */
+  backtestReport?: boolean;
+  /** A model bundle or artifact JSON file for the predict step (default: the shipped bundle). */
+  modelFile?: string;
   /**
    * Session dates to run, ascending. Paper: validated NYSE sessions of the bundled calendar.
    * Alpaca: exactly one date, checked here against Alpaca's calendar and the broker's present.
@@ -296,6 +305,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
     const deps: Deps = {
       config: options.config,
       clock,
+      model: options.modelFile ? new FileModelSource(options.modelFile) : new BundledModelSource(),
       marketData,
       calendar: venue.calendarPort,
       broker: venue.broker,
@@ -380,7 +390,26 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       options.onSession?.(report);
     }
     await venue.executionEnded();
-    return { days, summary: buildRangeSummary(days, options.initialCash) };
+    const summary = buildRangeSummary(days, options.initialCash);
+    if (options.backtestReport && days.length > 0) {
+      const analytics = await buildBacktestAnalytics({
+        deps,
+        marketData,
+        days,
+        initialCash: options.initialCash,
+        previousSession: venue.calendar.previousSession(days[0]!.tradingDate)?.date ?? null,
+        stateDir,
+        generatedAt: clock.now().toISOString(),
+        settings: [
+          { label: 'Model', value: deps.config.predictor === 'momentum' ? 'momentum' : deps.model.source },
+          { label: 'Data', value: options.dataDir ?? 'market data API' },
+        ],
+      });
+      summary.metrics = analytics.metrics;
+      summary.costs = analytics.costs;
+      summary.htmlReport = analytics.htmlReport;
+    }
+    return { days, summary };
   } finally {
     await dynamo.stop();
   }
@@ -414,7 +443,7 @@ async function preparePaper(options: LocalRunOptions, marketData: MarketDataPort
   clock.advanceTo(newYorkTime(first, DECISION_TIME_NY.hour, DECISION_TIME_NY.minute));
 
   const calendarPort = new CsvCalendar({ file: options.calendarFile });
-  const paper = new PaperBroker({ store: paperStore, marketData, calendar: calendarPort, clock, initialCash: options.initialCash });
+  const paper = new PaperBroker({ store: paperStore, marketData, calendar: calendarPort, clock, initialCash: options.initialCash, costs: paperCostsOf(options.config) });
   const faults: FaultRecord[] = [];
   const profile = options.faultProfile ?? 'none';
   const broker =

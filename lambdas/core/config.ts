@@ -28,6 +28,14 @@ export const StrategyConfigSchema = z
     lookbackBars: z.number().int().min(60).max(2000).default(300),
     /** Fewer valid bars than this in the window quarantines the symbol (features need SMA(50) + warm-up). */
     minBars: z.number().int().min(51).max(2000).default(60),
+    /**
+     * What ranks the universe: `model` (default) the trained model behind the predictor port (the
+     * shipped walk-forward ridge bundle, or MODEL_FILE / `--model`), `momentum` the earlier
+     * volatility-scaled momentum baseline (core/predict.ts).
+     */
+    predictor: z.enum(['model', 'momentum']).default('model'),
+    /** With `predictor: model`, only predictions above this (fraction of forward excess return) are eligible (NON_POSITIVE_PREDICTION). */
+    minPredictedReturn: z.number().min(-1).max(1).default(0),
     /** How many of the best-ranked symbols reach the risk check. */
     maxCandidates: z.number().int().min(1).max(500).default(20),
     /** Fraction of equity (NAV) put at risk per trade, entry to stop. Default 0.5% (issue #4 spec). */

@@ -158,7 +158,31 @@ function last(series: Float64Array): number {
  *   resulting feature is not finite (e.g. overflow).
  */
 export function computeFeatures(symbol: string, bars: readonly Bar[]): SymbolFeatures {
+  return computeFeatureRow(symbol, bars, null).features;
+}
+
+/** Every feature-engine column name (docs/FEATURES.md), in the engine's order: the order of {@link FeatureRow.engineRow}. */
+export const ENGINE_COLUMNS: readonly string[] = Object.freeze([...engine.names]);
+
+/** {@link SymbolFeatures} plus the last row of all 76 feature-engine columns (what a model reads). */
+export interface FeatureRow {
+  features: SymbolFeatures;
+  /** Value of each {@link ENGINE_COLUMNS} column at the last bar, in that order; null where the engine gives NaN (warm-up, or no benchmark). */
+  engineRow: Array<number | null>;
+}
+
+/**
+ * As {@link computeFeatures}, and also the last row of every engine column, with the benchmark's
+ * closes for the columns that need them (beta_63, corr_63, idio_vol_63).
+ * @param benchClose the benchmark's close on each of `bars`' dates (NaN where it has no bar), same
+ *   length as `bars`; null: no benchmark (those columns are null).
+ * @throws as {@link computeFeatures}, and an Error when `benchClose` has the wrong length.
+ */
+export function computeFeatureRow(symbol: string, bars: readonly Bar[], benchClose: Float64Array | null): FeatureRow {
   const where = `computeFeatures(${symbol})`;
+  if (benchClose !== null && benchClose.length !== bars.length) {
+    throw new Error(`${where}: benchClose has ${benchClose.length} values for ${bars.length} bars`);
+  }
   if (bars.length < FEATURE_MIN_BARS) {
     throw new Error(`${where}: needs at least ${FEATURE_MIN_BARS} bars, got ${bars.length}`);
   }
@@ -185,12 +209,17 @@ export function computeFeatures(symbol: string, bars: readonly Bar[]): SymbolFea
     low: Float64Array.from(bars, (b) => b.low),
     close,
     volume: Float64Array.from(bars, (b) => b.volume),
-    benchClose: null,
+    benchClose,
   };
 
   let features: SymbolFeatures;
+  let engineRow: Array<number | null>;
   try {
     const result = engine.compute(input, n);
+    engineRow = result.values.map((column) => {
+      const v = (column as Float64Array)[n - 1] as number;
+      return Number.isFinite(v) ? v : null;
+    });
     const fromEngine = {} as Record<keyof typeof ENGINE_COLUMN_OF, number>;
     for (const [field, column] of Object.entries(ENGINE_COLUMN_OF)) {
       fromEngine[field as keyof typeof ENGINE_COLUMN_OF] = lastOf(result, column, n);
@@ -215,5 +244,21 @@ export function computeFeatures(symbol: string, bars: readonly Bar[]): SymbolFea
       throw new Error(`${where}: feature ${column} is not finite, got ${value} as of ${features.asOf}`);
     }
   }
-  return features;
+  return { features, engineRow };
+}
+
+/**
+ * The benchmark's close on each of `dates` (NaN where the benchmark has no bar that day): the
+ * `benchClose` input of {@link computeFeatureRow}.
+ * @param dates ascending `YYYY-MM-DD` dates of the symbol's bars; `benchmark` ascending bars.
+ */
+export function alignBenchmark(dates: readonly string[], benchmark: readonly Pick<Bar, 'date' | 'close'>[]): Float64Array {
+  const out = new Float64Array(dates.length).fill(Number.NaN);
+  let j = 0;
+  for (let i = 0; i < dates.length; i++) {
+    const d = dates[i] as string;
+    while (j < benchmark.length && (benchmark[j] as Bar).date < d) j++;
+    if (j < benchmark.length && (benchmark[j] as Bar).date === d) out[i] = (benchmark[j] as Bar).close;
+  }
+  return out;
 }

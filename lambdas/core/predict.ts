@@ -1,10 +1,16 @@
 /**
- * Baseline model: cross-sectional, volatility-scaled momentum with a trend filter.
+ * Ranking the universe for the risk step. Two predictors:
+ * - {@link rankByModel}: a trained model behind the predictor port (model/artifact.ts), by default
+ *   the shipped ridge regression on 37 feature-engine columns predicting the 5-session forward
+ *   return in excess of the cross-sectional mean;
+ * - {@link rankMomentum}: the earlier baseline, cross-sectional volatility-scaled momentum with a
+ *   trend filter (config `predictor: "momentum"`).
  *
  * Pure and deterministic: no I/O, no clock, no randomness; the output depends only on the set of
  * inputs, not on their order.
  */
 import type { SymbolFeatures } from './features';
+import type { Predictor } from './model/artifact';
 
 /** One symbol's verdict. */
 export interface Score {
@@ -16,9 +22,11 @@ export interface Score {
   eligible: boolean;
   /**
    * Stable code, a colon, then the values that decided it. The code is the prefix up to ':' — one of
-   * {@link REASON_CODES}; the text after it is for humans and may gain detail.
+   * {@link REASON_CODES} or {@link MODEL_REASON_CODES}; the text after it is for humans and may gain detail.
    */
   reason: string;
+  /** The model's prediction (fraction: forward excess return over its horizon), when a model scored the symbol. */
+  prediction?: number;
 }
 
 /** Reason codes, in the order the eligibility rules are checked (the first failing rule wins). */
@@ -110,6 +118,107 @@ export function rankMomentum(features: readonly SymbolFeatures[]): Score[] {
     });
   });
 
+  eligible.sort((a, b) => {
+    const sa = a.score as number;
+    const sb = b.score as number;
+    return sa > sb ? -1 : sa < sb ? 1 : bySymbol(a, b);
+  });
+  eligible.forEach((s, i) => {
+    s.rank = i + 1;
+  });
+  ineligible.sort(bySymbol);
+  return [...eligible, ...ineligible];
+}
+
+/** Reason codes of {@link rankByModel}, in the order they are checked (the first failing one wins). */
+export const MODEL_REASON_CODES = ['MODEL_NOT_AVAILABLE', 'MODEL_INPUT_MISSING', 'MODEL_OUTPUT_INVALID', 'NON_POSITIVE_PREDICTION', 'OK'] as const;
+
+/** The last feature-engine row of each symbol (the FEATURES artifact's `engine` part). */
+export interface ModelInputs {
+  /** Engine column names, docs/FEATURES.md. */
+  columns: readonly string[];
+  /** Per symbol, one value per column (null: undefined at that bar). */
+  rows: Readonly<Record<string, ReadonlyArray<number | null>>>;
+}
+
+/**
+ * Every symbol ineligible because no model may decide the session (e.g. a replay that starts before
+ * the first walk-forward snapshot): reason `MODEL_NOT_AVAILABLE: <why>`, symbols ascending.
+ */
+export function noModelScores(symbols: readonly string[], why: string): Score[] {
+  return [...new Set(symbols)].sort().map((symbol) => ({ symbol, score: null, rank: null, eligible: false, reason: `MODEL_NOT_AVAILABLE: ${why}` }));
+}
+
+/**
+ * Scores and ranks symbols by a model's prediction.
+ *
+ * For each symbol its engine row is read in the model's feature order (`predictor.artifact.features`).
+ * Eligibility, checked in this order (the first failure gives the reason):
+ * 1. `MODEL_INPUT_MISSING`: the symbol has no engine row, or a feature the model reads is undefined
+ *    (null/NaN: warm-up, or no benchmark); the reason names up to 5 such features. A model is not
+ *    asked to guess a value it was never shown.
+ * 2. `MODEL_OUTPUT_INVALID`: the prediction is not finite.
+ * 3. `NON_POSITIVE_PREDICTION`: prediction <= `minPrediction` (default 0: only symbols the model
+ *    expects to beat the cross-section's mean are bought; the pipeline is long only).
+ * Eligible: `OK: predicted 5-session excess return 0.42% (model ridge-fwd5@2017-11-30)`; score =
+ * prediction (fraction). Order and ranks as {@link rankMomentum}: eligible by score descending
+ * (ties by symbol), ranks 1..n, then ineligible by symbol.
+ *
+ * @param symbols tradable symbols to score (the benchmark excluded by the caller).
+ * @throws Error naming the feature when the model reads a column the inputs do not have (a model
+ *   built for other features is a configuration error, not a per-symbol problem), or when a symbol
+ *   appears twice.
+ */
+export function rankByModel(symbols: readonly string[], inputs: ModelInputs, predictor: Predictor, minPrediction = 0): Score[] {
+  const { artifact } = predictor;
+  const index = new Map(inputs.columns.map((c, i) => [c, i]));
+  const columnOf = artifact.features.map((f) => {
+    const i = index.get(f);
+    if (i === undefined) throw new Error(`rankByModel: model ${artifact.id} reads feature ${f}, which the feature step does not compute`);
+    return i;
+  });
+  const width = columnOf.length;
+  const seen = new Set<string>();
+  const complete: string[] = [];
+  const ineligible: Score[] = [];
+  for (const symbol of symbols) {
+    if (seen.has(symbol)) throw new Error(`rankByModel: symbol ${symbol} appears more than once`);
+    seen.add(symbol);
+    const row = inputs.rows[symbol];
+    if (!row) {
+      ineligible.push({ symbol, score: null, rank: null, eligible: false, reason: 'MODEL_INPUT_MISSING: no feature row' });
+      continue;
+    }
+    const missing = artifact.features.filter((_, k) => {
+      const v = row[columnOf[k] as number];
+      return v === null || v === undefined || !Number.isFinite(v);
+    });
+    if (missing.length > 0) {
+      const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+      ineligible.push({ symbol, score: null, rank: null, eligible: false, reason: `MODEL_INPUT_MISSING: ${shown} undefined` });
+      continue;
+    }
+    complete.push(symbol);
+  }
+
+  const x = new Float64Array(complete.length * width);
+  complete.forEach((symbol, r) => {
+    const row = inputs.rows[symbol] as ReadonlyArray<number>;
+    for (let k = 0; k < width; k++) x[r * width + k] = row[columnOf[k] as number] as number;
+  });
+  const predictions = complete.length > 0 ? predictor.predict(x, complete.length) : new Float64Array(0);
+  const horizon = artifact.target.horizonSessions;
+  const eligible: Score[] = [];
+  complete.forEach((symbol, r) => {
+    const p = predictions[r] as number;
+    if (!Number.isFinite(p)) {
+      ineligible.push({ symbol, score: null, rank: null, eligible: false, reason: `MODEL_OUTPUT_INVALID: prediction ${p} from model ${artifact.id}` });
+    } else if (!(p > minPrediction)) {
+      ineligible.push({ symbol, score: null, rank: null, eligible: false, prediction: p, reason: `NON_POSITIVE_PREDICTION: predicted ${horizon}-session excess return ${pct(p)} <= ${pct(minPrediction)}` });
+    } else {
+      eligible.push({ symbol, score: p, rank: null, eligible: true, prediction: p, reason: `OK: predicted ${horizon}-session excess return ${pct(p)} (model ${artifact.id})` });
+    }
+  });
   eligible.sort((a, b) => {
     const sa = a.score as number;
     const sb = b.score as number;

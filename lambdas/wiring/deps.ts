@@ -30,8 +30,9 @@ import { DynamoBarCache } from '../adapters/dynamodb/market-data-cache';
 import { CsvMarketData } from '../adapters/market-data/csv';
 import { SsmKillSwitch } from '../adapters/parameters/ssm';
 import { SecretsManagerCredentials } from '../adapters/secrets/secrets-manager';
-import type { AlertPort, BrokerPort, CalendarPort, Clock, KillSwitchPort, MarketDataPort, SecretsPort } from '../ports';
+import type { AlertPort, BrokerPort, CalendarPort, Clock, KillSwitchPort, MarketDataPort, SecretsPort, ModelSourcePort } from '../ports';
 import { ENV } from './env';
+import { BundledModelSource, FileModelSource } from '../adapters/model/model-source';
 import { apiSourceSymbols, createMarketData, parseMarketDataSource } from './market-data';
 
 /** Everything a pipeline step may use. */
@@ -49,6 +50,8 @@ export interface Deps {
   artifacts: DynamoRunArtifacts;
   /** Every risk decision and the limits in force (table RiskAudit). */
   riskAudit: DynamoRiskAudit;
+  /** The predict step's model bundle (shipped, or MODEL_FILE). */
+  model: ModelSourcePort;
   /** Waits between broker polls (cancel-and-verify). Default: real timers; tests and local runs may pass a no-op. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -136,6 +139,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): Deps {
   lazy('marketData', marketData);
   lazy('calendar', calendar);
   lazy('broker', broker);
+  lazy('model', () => (env[ENV.modelFile] ? new FileModelSource(env[ENV.modelFile]!) : new BundledModelSource()));
   lazy('killSwitch', () => new SsmKillSwitch(new SSMClient({}), required(ENV.killSwitchParameter)));
   // Alerts are de-duplicated per (severity, type) with the strategy's cooldown; the log lives in the
   // TradingState table, which every function that alerts is granted.

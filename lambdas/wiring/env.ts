@@ -41,4 +41,6 @@ export const ENV = {
   calendarFile: 'CALENDAR_FILE',
   /** Starting cash of a new paper account, USD. */
   paperInitialCash: 'PAPER_INITIAL_CASH',
+  /** Optional: a JSON model bundle or artifact file for the predict step (default: the shipped bundle). */
+  modelFile: 'MODEL_FILE',
 } as const;

@@ -21,6 +21,7 @@
  * at-least-once delivery can.
  */
 import fc from 'fast-check';
+import { BundledModelSource } from '../../lambdas/adapters/model/model-source';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PaperBroker, type PaperAccountStore } from '../../lambdas/adapters/broker/paper/paper-broker';
 import type { PaperState } from '../../lambdas/adapters/broker/paper/engine';
@@ -156,6 +157,7 @@ export async function runChaosCase(env: ChaosEnvironment, scenario: ChaosScenari
   const deps: Deps = {
     config,
     clock,
+    model: new BundledModelSource(),
     marketData: env.marketData,
     calendar: env.calendar,
     broker: new RetryingBroker(monitored, { sleep: noWait }),

@@ -6,6 +6,7 @@
  * Scheduler's duplicate deliveries look like.
  */
 import { randomUUID } from 'node:crypto';
+import { BundledModelSource } from '../../lambdas/adapters/model/model-source';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -66,6 +67,7 @@ describe(`${N} concurrent executions of one schedule slot`, { timeout: 120_000 }
     deps = {
       config,
       clock,
+      model: new BundledModelSource(),
       marketData,
       calendar,
       broker: recording,

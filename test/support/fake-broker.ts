@@ -559,6 +559,7 @@ export async function startHandlerHarness(options: { now: string; config?: unkno
   const deps: Deps = {
     config,
     clock,
+    model: unused('model') as Deps['model'],
     marketData: unused('marketData') as Deps['marketData'],
     calendar: new StaticCalendar(options.sessions ?? WINTER_WEEK),
     broker,

@@ -88,10 +88,14 @@ export const ARTIFACTS = {
   benchmarkCloses: 'BENCHMARK_CLOSES',
   features: 'FEATURES',
   scores: 'SCORES',
+  /** Which predictor scored the session (PredictSummary of handlers/predict). */
+  prediction: 'PREDICTION',
   decisions: 'DECISIONS',
   orders: 'ORDERS',
   /** The end-of-day flatten's decisions and orders, next to the morning's (same execution). */
   endOfDayDecisions: 'DECISIONS#END_OF_DAY',
   endOfDayOrders: 'ORDERS#END_OF_DAY',
   verification: 'VERIFICATION',
+  /** Live-vs-backtest drift of the session (DriftArtifact of handlers/shared/drift), written by cancel-verify. */
+  drift: 'DRIFT',
 } as const;
