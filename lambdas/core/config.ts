@@ -36,6 +36,12 @@ export const StrategyConfigSchema = z
     predictor: z.enum(['model', 'momentum']).default('model'),
     /** With `predictor: model`, only predictions above this (fraction of forward excess return) are eligible (NON_POSITIVE_PREDICTION). */
     minPredictedReturn: z.number().min(-1).max(1).default(0),
+    /**
+     * Close a long once it has been held this many sessions, its entry session and today counted
+     * (HOLDING_PERIOD exit, core/holding.ts): default 5, the shipped model's label horizon. 0 = hold
+     * until the stop-loss fills.
+     */
+    maxHoldingSessions: z.number().int().min(0).max(250).default(5),
     /** How many of the best-ranked symbols reach the risk check. */
     maxCandidates: z.number().int().min(1).max(500).default(20),
     /** Fraction of equity (NAV) put at risk per trade, entry to stop. Default 0.5% (issue #4 spec). */

@@ -95,10 +95,11 @@ export async function ordersStep(state: PipelineState, deps: Deps): Promise<Reco
       counts[p.outcome] += 1;
       placements.push(p);
     }
+    // A flatten is news; the strategy's routine exits (holding period) are not.
     await deps.alerts.publish({
-      severity: 'HIGH',
-      type: 'FLATTENED',
-      message: `flatten (${decided.flatten?.cause ?? 'exits decided by the risk check'}): ${flatten.cancels.length} open orders cancelled (${flatten.cancels.map((c) => `${c.symbol} ${c.outcome}`).join(', ') || 'none'}); closing orders: ${flatten.exits.map((p) => `${p.symbol} ${p.outcome}`).join(', ') || 'none'}`,
+      severity: decided.flatten ? 'HIGH' : 'INFO',
+      type: decided.flatten ? 'FLATTENED' : 'STRATEGY_EXITS',
+      message: `${decided.flatten ? 'flatten' : 'exits'} (${decided.flatten?.cause ?? 'exits decided by the risk check'}): ${flatten.cancels.length} open orders cancelled (${flatten.cancels.map((c) => `${c.symbol} ${c.outcome}`).join(', ') || 'none'}); closing orders: ${flatten.exits.map((p) => `${p.symbol} ${p.outcome}`).join(', ') || 'none'}`,
       runId: state.runId,
       tradingDate: state.tradingDate,
       at: deps.clock.now().toISOString(),

@@ -37,6 +37,7 @@ import {
   type RiskMetrics,
 } from '../core/risk/kernel';
 import { closedTrades } from '../core/trades';
+import { holdingPeriodExits, oldestOpenLotDates } from '../core/holding';
 import { BrokerTransportError, type BrokerPort } from '../ports';
 import type { BenchmarkClosesArtifact } from './fetch';
 import type { FeaturesArtifact } from './features';
@@ -193,6 +194,15 @@ async function decideRun(state: PipelineState, deps: Deps): Promise<RiskSummary>
     for (const s of scores.filter((x) => x.eligible && x.score !== null && x.rank !== null).slice(0, config.maxCandidates)) {
       if (!market[s.symbol]) throw new Error(`features for ranked symbol ${s.symbol} missing in run ${state.runId}`);
       intents.push({ kind: 'entry', symbol: s.symbol, side: 'buy', rank: s.rank!, score: s.score! });
+    }
+    // Positions held for the model's horizon are closed (HOLDING_PERIOD, core/holding.ts).
+    if (config.maxHoldingSessions > 0) {
+      const since = oldestOpenLotDates(await deps.ledger.listFills());
+      const held: Record<string, number> = {};
+      for (const [symbol, date] of Object.entries(since)) {
+        if (date <= state.tradingDate && calendar.covers(date)) held[symbol] = calendar.sessionsBetween(date, state.tradingDate).length;
+      }
+      intents.push(...holdingPeriodExits(snapshot, held, config.maxHoldingSessions));
     }
   } else if (action === 'flatten' || config.endOfDayFlatten) {
     flattenRequest = action === 'flatten'

@@ -17,8 +17,13 @@ import type { RangeReport, SessionReport } from '../../local/report';
 import { runLocal } from '../../local/runner';
 import { bundledRun } from '../support/local-run';
 
+/**
+ * The pinned firings below come from the portfolio the momentum predictor builds on these days, so
+ * the replays keep it (the model predictor has its own tests; the ladders are checked for both by
+ * expectLaddersAsSpecified whatever the portfolio).
+ */
 async function replay(sessions: string[], config: Partial<StrategyConfig>, stateDir: string, killSwitch?: 'ARMED' | 'HALTED'): Promise<RangeReport> {
-  return runLocal(bundledRun(sessions, config, stateDir, killSwitch ? { killSwitch } : {}));
+  return runLocal(bundledRun(sessions, { predictor: 'momentum', ...config }, stateDir, killSwitch ? { killSwitch } : {}));
 }
 
 const day = (r: RangeReport, date: string): SessionReport => {
