@@ -147,7 +147,8 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     timeout: Duration.minutes(2),
     memorySize: 512,
     bundleData: true,
-    tables: { runArtifacts: 'read', orderLedger: 'readWrite', tradingState: 'readWrite' },
+    // Writes its ORDERS artifact (what it placed) next to the run's other artifacts.
+    tables: { runArtifacts: 'readWrite', orderLedger: 'readWrite', tradingState: 'readWrite' },
     killSwitch: true,
     alerts: true,
     apiKeys: true,
@@ -161,12 +162,13 @@ export const FUNCTION_SPECS: readonly FunctionSpec[] = [
     timeout: Duration.minutes(2),
     memorySize: 512,
     bundleData: true,
-    tables: { runArtifacts: 'read', orderLedger: 'readWrite', tradingState: 'readWrite' },
+    // Writes VERIFICATION and DRIFT; reads the session's bars for the drift's backtest fills.
+    tables: { runArtifacts: 'readWrite', orderLedger: 'readWrite', tradingState: 'readWrite' },
     killSwitch: false,
     alerts: true,
     apiKeys: true,
     broker: true,
-    marketData: false,
+    marketData: true,
   },
 ];
 

@@ -20,6 +20,7 @@ import type { Alert, BrokerOrder } from '../lambdas/ports';
 import type { DayLock, LimitReading, RiskMetrics } from '../lambdas/core/risk/kernel';
 import type { OrdersArtifact } from '../lambdas/handlers/orders';
 import type { PredictSummary } from '../lambdas/handlers/predict';
+import type { DriftArtifact } from '../lambdas/handlers/shared/drift';
 import type { Score } from '../lambdas/core/predict';
 import type { Deps } from '../lambdas/wiring/deps';
 import { METRIC_DOCS, type PerformanceMetrics } from '../lambdas/core/performance/metrics';
@@ -112,6 +113,26 @@ export interface SessionReport {
     cancels: StaleCancel[];
     fillsRecorded: number;
   } | null;
+  /**
+   * Live vs backtest (cancel-verify's DRIFT artifact): what the backtest engine would have done with
+   * the same decisions on the session's bar, and where the run differed. Null when not recorded.
+   */
+  drift:
+    | {
+        compared: number;
+        differing: number;
+        byCode: Record<string, number>;
+        filledBoth: number;
+        unknown: number;
+        /** bps, positive = the run filled worse than the backtest. */
+        meanGapBps: number | null;
+        weightedMeanGapBps: number | null;
+        maxAbsGapBps: number | null;
+        /** Rows with a difference: client_order_id, symbol, codes, gap. */
+        rows: Array<{ clientOrderId: string; symbol: string; differences: string[]; gapBps: number | null }>;
+      }
+    | { error: string }
+    | null;
   /** What cancel-verify found after the close: ledger vs broker positions, protection, cancels. */
   reconciliation: {
     matched: boolean;
@@ -145,6 +166,8 @@ export interface RangeSummary {
   costs?: { commissionPerShare: number; slippageBps: number };
   /** Absolute path of the self-contained HTML report in the state directory; range runs only. */
   htmlReport?: string | null;
+X
+  drift: { sessions: number; compared: number; differing: number; byCode: Record<string, number>; filledBoth: number; meanGapBps: number | null; errors: number };
 }
 
 export interface RangeReport {
@@ -170,6 +193,7 @@ export async function buildSessionReport(
   const decided = await optional<DecisionsArtifact>(ARTIFACTS.decisions);
   const scores = (await optional<Score[]>(ARTIFACTS.scores)) ?? [];
   const prediction = await optional<PredictSummary>(ARTIFACTS.prediction);
+  const driftArtifact = await optional<DriftArtifact>(ARTIFACTS.drift);
   const verified = (await optional<VerificationArtifact>(ARTIFACTS.verification)) ?? {
     synced: 0,
     fillsRecorded: 0,
@@ -211,6 +235,23 @@ export async function buildSessionReport(
     benchmark: universe.benchmark,
     quarantined: universe.quarantined,
     model: prediction?.model ?? null,
+    drift: !driftArtifact
+      ? null
+      : 'error' in driftArtifact
+        ? { error: driftArtifact.error }
+        : {
+            compared: driftArtifact.totals.ordersCompared,
+            differing: driftArtifact.totals.ordersDiffering,
+            byCode: { ...driftArtifact.totals.byCode } as Record<string, number>,
+            filledBoth: driftArtifact.totals.filledBoth,
+            unknown: driftArtifact.totals.backtestUnknown,
+            meanGapBps: driftArtifact.totals.meanGapBps,
+            weightedMeanGapBps: driftArtifact.totals.weightedMeanGapBps,
+            maxAbsGapBps: driftArtifact.totals.maxAbsGapBps,
+            rows: driftArtifact.rows
+              .filter((r) => r.differences.length > 0 || (r.gapBps !== null && r.gapBps !== 0))
+              .map((r) => ({ clientOrderId: r.clientOrderId, symbol: r.symbol, differences: [...r.differences], gapBps: r.gapBps })),
+          },
     scores: scores.map((s) => ({ symbol: s.symbol, rank: s.rank, eligible: s.eligible, prediction: s.prediction ?? null, reason: s.reason })),
     dailyLossAtClose: verified.dailyLoss ? { fraction: verified.dailyLoss.fraction, rung: verified.dailyLoss.rung } : null,
     limits: decided?.limits ?? { ...deps.config },
@@ -330,8 +371,34 @@ export function buildRangeSummary(days: readonly SessionReport[], initialCash: s
     alerts,
     riskFirings: count(days.flatMap((d) => d.risk?.firings.map((f) => f.rule) ?? [])),
     decisionRules: count(days.flatMap((d) => d.decisions.map((x) => x.rule))),
+    drift: rangeDrift(days),
   };
 }
+
+/** Sums the sessions' drift; the mean gap weights each session's mean by its filled-on-both count. */
+function rangeDrift(days: readonly SessionReport[]): RangeSummary['drift'] {
+  const out: RangeSummary['drift'] = { sessions: 0, compared: 0, differing: 0, byCode: {}, filledBoth: 0, meanGapBps: null, errors: 0 };
+  let gapSum = 0;
+  for (const d of days) {
+    if (!d.drift) continue;
+    if ('error' in d.drift) {
+      out.errors += 1;
+      continue;
+    }
+    out.sessions += 1;
+    out.compared += d.drift.compared;
+    out.differing += d.drift.differing;
+    for (const [k, v] of Object.entries(d.drift.byCode)) out.byCode[k] = (out.byCode[k] ?? 0) + v;
+    if (d.drift.meanGapBps !== null) {
+      gapSum += d.drift.meanGapBps * d.drift.filledBoth;
+      out.filledBoth += d.drift.filledBoth;
+    }
+  }
+  if (out.filledBoth > 0) out.meanGapBps = gapSum / out.filledBoth;
+  return out;
+}
+
+const bps = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(1)} bps`);
 
 function count(keys: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -376,6 +443,15 @@ export function formatSessionReport(r: SessionReport): string {
       `   ${o.clientOrderId.padEnd(28)} ${o.side} ${o.qty} ${o.symbol} ${o.type} ${o.limitPrice ?? ''} stop-loss ${o.stopLossPrice ?? '-'} ${o.timeInForce}/${o.orderClass}  ${o.status}${o.submittedThisRun ? '' : '  (not sent by this run)'}`,
     );
   }
+  if (r.drift && 'error' in r.drift) lines.push(`Drift vs backtest: not computed (${r.drift.error})`);
+  else if (r.drift) {
+    const d = r.drift;
+    lines.push(
+      `Drift vs backtest: ${d.compared} orders compared, ${d.differing} differ${Object.keys(d.byCode).length ? ` (${Object.entries(d.byCode).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; ` +
+        `${d.filledBoth} filled on both sides, fill-price gap mean ${bps(d.meanGapBps)}, weighted ${bps(d.weightedMeanGapBps)}, max |gap| ${bps(d.maxAbsGapBps)}${d.unknown ? `; ${d.unknown} backtest fills unknown (no bar yet)` : ''}`,
+    );
+    for (const row of d.rows) lines.push(`   ${row.clientOrderId.padEnd(28)} ${row.symbol.padEnd(6)} ${row.differences.join(', ') || '-'}  gap ${bps(row.gapBps)}`);
+  }
   lines.push(`Fills in session ${r.tradingDate}: ${r.fills.length}`);
   for (const f of r.fills) lines.push(`   ${f.side} ${f.qty} ${f.symbol} @ ${f.price}  (${f.purpose})`);
   lines.push(`Positions: ${r.positions.length}`);
@@ -413,6 +489,7 @@ export function formatRangeSummary(s: RangeSummary): string {
     `   orders submitted ${s.ordersSubmitted}, fills ${s.fills}, halted sessions ${s.haltedSessions}`,
     `   alerts ${Object.entries(s.alerts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `   risk limits fired ${Object.entries(s.riskFirings).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `   drift vs backtest: ${s.drift.compared} orders compared over ${s.drift.sessions} sessions, ${s.drift.differing} differ${Object.keys(s.drift.byCode).length ? ` (${Object.entries(s.drift.byCode).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, mean fill-price gap ${bps(s.drift.meanGapBps)}${s.drift.errors ? `; not computed in ${s.drift.errors} sessions` : ''}`,
     ...(s.costs ? [`   costs: commission ${s.costs.commissionPerShare} USD per share, slippage ${s.costs.slippageBps} bps`] : []),
     ...(s.metrics ? formatMetrics(s.metrics) : []),
     ...(s.htmlReport ? [`   HTML report: ${s.htmlReport}`] : []),

@@ -17,11 +17,15 @@
  *      09:45): CRITICAL DAILY_LOSS_LIMIT at the hard stop, HIGH DAILY_LOSS beyond half of it; then
  *      records the session's closing equity and cash (tomorrow's daily-loss start, and the equity
  *      curve the metric gates read).
+ *   7. Drift: what the backtest engine would have done with the run's decisions on the session's
+ *      bar, against the live orders and fills (shared/drift.ts), stored as artifact DRIFT; only its
+ *      counts and mean gap go into the output. A failure there never fails the step nor touches
+ *      trading: it is recorded as `{ error }` in DRIFT with a MEDIUM alert DRIFT_UNAVAILABLE.
  *
  * A failure on one order is collected, not thrown at once: reconciliation and the protection
  * check always run, and the step fails afterwards (so the state machine alerts) naming each order.
  *
- * Artifact out: VERIFICATION.
+ * Artifacts out: VERIFICATION, DRIFT.
  */
 import { findUnprotectedPositions, parentFilledFromLedger, type Discrepancy, type LedgerFill, type UnprotectedPosition } from '../core/ledger';
 import { dec } from '../core/money';
@@ -30,6 +34,7 @@ import type { Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
 import { cancelStaleEntries, reconcileWithBroker, syncOpenOrders, type StaleCancel } from './shared/reconcile';
+import { driftOutputFields, recordSessionDrift, type DriftOutputFields, type DriftSummary } from './shared/drift';
 
 export { LATE_FILL_LOOKBACK_MS } from './shared/reconcile';
 
@@ -46,6 +51,8 @@ export interface VerificationArtifact {
   quality?: ExecutionQuality;
   /** The day's P&L at the close on the daily-loss ladder (HIGH / CRITICAL alerts raised from it). */
   dailyLoss?: DailyLossAssessment;
+  /** Live-vs-backtest drift of the session, summarized (artifact DRIFT has the rows). */
+  drift?: DriftSummary;
 }
 
 /** Execution quality of one session's entries. Slippage in bps of the decision price, + = paid more. */
@@ -55,7 +62,7 @@ export interface ExecutionQuality {
   slippageBps: Array<{ symbol: string; bps: number }>;
 }
 
-export interface VerifySummary {
+export interface VerifySummary extends DriftOutputFields {
   synced: number;
   fillsRecorded: number;
   canceled: number;
@@ -149,6 +156,9 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     await deps.tradingState.putEquity({ date: state.tradingDate, equity: account.equity, cash: account.cash, at: nowIso() });
   }
 
+  // Live-vs-backtest drift: a report only; recordSessionDrift never throws.
+  const drift = await recordSessionDrift(deps, state);
+
   const artifact: VerificationArtifact = {
     synced: synced.synced,
     fillsRecorded: synced.fills.length + cancelFills.length,
@@ -158,6 +168,7 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     errors,
     quality,
     ...(dailyLoss ? { dailyLoss } : {}),
+    drift,
   };
   await deps.artifacts.put(state.runId, ARTIFACTS.verification, artifact, deps.clock.now());
   if (errors.length > 0) {
@@ -171,6 +182,7 @@ export async function cancelVerifyStep(state: PipelineState, deps: Deps): Promis
     cancelRacedFill: cancels.filter((c) => c.outcome === 'filled_before_cancel' || c.outcome === 'partially_filled_then_canceled').length,
     mismatches: artifact.mismatches.length,
     unprotected: unprotected.length,
+    ...driftOutputFields(drift),
   };
 }
 
