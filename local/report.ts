@@ -166,7 +166,7 @@ export interface RangeSummary {
   costs?: { commissionPerShare: number; slippageBps: number };
   /** Absolute path of the self-contained HTML report in the state directory; range runs only. */
   htmlReport?: string | null;
-X
+  /** Live vs backtest over the range: orders compared and differing, by code, and the mean fill-price gap (bps) over every order filled on both sides. */
   drift: { sessions: number; compared: number; differing: number; byCode: Record<string, number>; filledBoth: number; meanGapBps: number | null; errors: number };
 }
 
