@@ -1,14 +1,17 @@
 /**
  * `npm run bench` (tsx bench/run.ts): speed of the feature engine against npm tulind, npm
  * technicalindicators and Tulip Indicators called from C, on the same machine and the same data,
- * plus the full feature set over the bundled S&P 500 history. Prints figures and asserts nothing;
+ * plus the full feature set over the bundled S&P 500 history, plus the local replay (the whole
+ * pipeline over the last 1,000 sessions of the bundled data). Prints figures and asserts nothing;
  * the LAST stdout line is one JSON object. See bench/README.md.
  *
  * Environment knobs: BENCH_PASSES (timed passes per implementation, default 5, minimum 5),
  * BENCH_TI_SERIES (series timed for technicalindicators; fewer than 500 are extrapolated to all 500; default all 500),
  * BENCH_KEEP_TMP=1 (keep the temp dir with the data file, bundles and C binaries),
  * BENCH_ONLY=fast (only the engine kernels vs Tulip C -O2 and the per-indicator breakdown, for quick
- * iteration: no full set, no tulind, no technicalindicators, no addon-flags C build),
+ * iteration: no full set, no tulind, no technicalindicators, no addon-flags C build, no replay),
+ * BENCH_ONLY=replay (only the local replay: no engine, C, tulind, technicalindicators or full set),
+ * BENCH_REPLAY_SESSIONS (sessions the replay runs, the last ones ending 2017-12-29; default 1000),
  * BENCH_WORKERS (worker threads for the full set on several cores, default os.availableParallelism()).
  */
 import { spawnSync } from 'node:child_process';
@@ -25,6 +28,7 @@ import type { Agreement } from './lib/impl-tulind';
 import { loadTulind } from './lib/impl-tulind';
 import { makeTiPass, toTiInputs } from './lib/impl-technicalindicators';
 import { measureEngine, measureTulind, type EngineMeasure, type TulindMeasure } from './lib/measure';
+import { measureReplay, REPLAY_SESSIONS, REPLAY_TARGET_S, type ReplayMeasure } from './lib/replay';
 import { generateSyntheticSet, seriesView, writeSyntheticSet } from './lib/synthetic';
 import { timePasses } from './lib/timing';
 import { addonBuildFlags, bindingGypFlags, gccVersion, runTulipC, type TulipCOutcome } from './lib/tulip-c';
@@ -48,6 +52,10 @@ const FAST_PASSES = Math.max(PASSES, 15);
 const INDICATOR_PASSES = Math.max(PASSES, 25);
 /** BENCH_ONLY=fast: engine vs Tulip C (-O2) and the per-indicator breakdown only. */
 const FAST_ONLY = process.env.BENCH_ONLY === 'fast';
+/** BENCH_ONLY=replay: the local replay only. */
+const REPLAY_ONLY = process.env.BENCH_ONLY === 'replay';
+/** Sessions of the replay (BENCH_REPLAY_SESSIONS, default 1000). */
+const REPLAY_N = Math.max(1, Number.parseInt(process.env.BENCH_REPLAY_SESSIONS ?? String(REPLAY_SESSIONS), 10) || REPLAY_SESSIONS);
 /** Worker threads for the full set on several cores (BENCH_WORKERS, default: one per available core). */
 const WORKERS = Math.max(1, Number.parseInt(process.env.BENCH_WORKERS ?? '', 10) || availableParallelism());
 const TI_SERIES = Math.min(SERIES, Math.max(1, Number.parseInt(process.env.BENCH_TI_SERIES ?? String(SERIES), 10) || SERIES));
@@ -171,8 +179,8 @@ async function main(): Promise<void> {
     let full: FullSetMeasure | null = null;
     let fullData: { symbols: number; sessions: number; totalBars: number } | null = null;
     let fullWorkers: FullSetWorkersMeasure | null = null;
-    if (FAST_ONLY) {
-      reasons.full_set = 'skipped (BENCH_ONLY=fast)';
+    if (FAST_ONLY || REPLAY_ONLY) {
+      reasons.full_set = `skipped (BENCH_ONLY=${process.env.BENCH_ONLY})`;
     } else if (!enginePresent) {
       reasons.full_set = `${ENGINE_TS} does not exist yet`;
     } else {
@@ -210,15 +218,18 @@ async function main(): Promise<void> {
 
     // ---- 1. Synthetic set ---------------------------------------------------------------------
     const genStart = performance.now();
-    const set = generateSyntheticSet(SEED, SERIES, BARS);
+    // BENCH_ONLY=replay: an empty set (nothing below uses it).
+    const set = generateSyntheticSet(SEED, REPLAY_ONLY ? 0 : SERIES, BARS);
     const dataFile = join(tmp, 'synthetic.f64');
     writeSyntheticSet(dataFile, set);
-    log(`synthetic set: ${SERIES} × ${BARS} OHLCV bars (seed ${SEED}) generated in ${fmtS((performance.now() - genStart) / 1000)}`);
+    if (!REPLAY_ONLY) log(`synthetic set: ${SERIES} × ${BARS} OHLCV bars (seed ${SEED}) generated in ${fmtS((performance.now() - genStart) / 1000)}`);
 
     // ---- 2a. Engine kernels, this Node ----------------------------------------------------------
     let kernels: unknown | null = null;
     let engine: EngineMeasure | null = null;
-    if (!kernelsPresent) {
+    if (REPLAY_ONLY) {
+      reasons.engine = 'skipped (BENCH_ONLY=replay)';
+    } else if (!kernelsPresent) {
       reasons.engine = `${KERNELS_TS} does not exist yet`;
     } else {
       try {
@@ -238,7 +249,9 @@ async function main(): Promise<void> {
     const cFlags = ['-O2', ...gypFlags];
     const addonFlags = addonBuildFlags(REPO);
     const cRuns: TulipCOutcome[] = [];
-    if (gcc === null) {
+    if (REPLAY_ONLY) {
+      reasons.tulip_c = 'skipped (BENCH_ONLY=replay)';
+    } else if (gcc === null) {
       reasons.tulip_c = 'gcc not found on PATH';
     } else {
       log(`tulip C: compiling with ${gcc} ...`);
@@ -256,8 +269,8 @@ async function main(): Promise<void> {
     let tulind: TulindMeasure;
     let tulindNode: string | null = null;
     let engineTulindNode: EngineMeasure | null = null;
-    if (FAST_ONLY) {
-      tulind = { ok: false, reason: 'skipped (BENCH_ONLY=fast)' };
+    if (FAST_ONLY || REPLAY_ONLY) {
+      tulind = { ok: false, reason: `skipped (BENCH_ONLY=${process.env.BENCH_ONLY})` };
     } else {
       const inProcess = loadTulind(REPO);
       if (inProcess.ok) {
@@ -288,8 +301,8 @@ async function main(): Promise<void> {
     // length, so the extrapolation is linear.
     let tiS: number | null = null;
     const tiSeriesMeasured = TI_SERIES;
-    if (FAST_ONLY) {
-      reasons.technicalindicators = 'skipped (BENCH_ONLY=fast)';
+    if (FAST_ONLY || REPLAY_ONLY) {
+      reasons.technicalindicators = `skipped (BENCH_ONLY=${process.env.BENCH_ONLY})`;
     } else {
       try {
         log(`technicalindicators: timing ${tiSeriesMeasured} of ${SERIES} series per pass ...`);
@@ -302,7 +315,18 @@ async function main(): Promise<void> {
     }
     const tiExtrapolated = tiS !== null && tiSeriesMeasured < SERIES;
 
+    // ---- 4. The local replay (last, so the figures above keep their fresh-process "cold") -------
+    let replay: ReplayMeasure | null = null;
+    if (FAST_ONLY) {
+      reasons.replay = 'skipped (BENCH_ONLY=fast)';
+    } else {
+      replay = await measureReplay(REPO, { sessions: REPLAY_N, log });
+      if (!replay.ok) reasons.replay = replay.reason;
+      else if (replay.failedExecutions > 0) reasons.replay_failed_executions = `${replay.failedExecutions} execution(s) failed`;
+    }
+
     // ---- Report -------------------------------------------------------------------------------
+    if (!REPLAY_ONLY) {
     say();
     say(`10-indicator set (SMA20, EMA20, RSI14, MACD 12/26/9, ATR14, BB 20/2, ADX14, Stoch 14/3/3, OBV, CCI20)`);
     say(`over ${SERIES} synthetic series × ${BARS} bars = ${TOTAL_BARS.toLocaleString('en-US')} bars; "vs engine" = other ÷ engine seconds (> 1: engine faster)`);
@@ -365,6 +389,7 @@ async function main(): Promise<void> {
         say(`sanity check failed: ${tulind.sanityError}`);
       }
     }
+    }
 
     // Targets.
     const vsTulind = engineS !== null && tulindS !== null ? tulindS / engineS : null;
@@ -373,7 +398,8 @@ async function main(): Promise<void> {
     const overC = engineS !== null && cMain !== null ? engineS / cMain.median_s : null;
     const mark = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'met' : 'NOT met');
     say();
-    say('targets (issue 5 §4):');
+    say('targets (issue 5 §4, and the replay):');
+    if (!REPLAY_ONLY) {
     say(`  engine ≥ ${TARGET_VS_TULIND}× faster than npm tulind: ${vsTulind === null ? 'n/a' : `${vsTulind.toFixed(1)}× (engine ${process.version} vs tulind ${tulindNode})`}${vsTulindSame === null ? '' : `, ${vsTulindSame.toFixed(1)}× same Node ${tulindNode}`} → ${mark(vsTulind === null ? null : vsTulind >= TARGET_VS_TULIND)}`);
     say(`  engine_s ≤ ${TARGET_VS_C} × tulip_c_s: ${overC === null ? 'n/a' : `engine_s / tulip_c_s = ${overC.toFixed(2)}`} → ${mark(overC === null ? null : overC <= TARGET_VS_C)}`);
     if (full?.ok && fullData !== null) {
@@ -388,8 +414,19 @@ async function main(): Promise<void> {
     } else if (fullWorkers !== null || reasons.full_set_workers !== undefined) {
       say(`  full set on worker threads: n/a (${reasons.full_set_workers ?? 'not run'})`);
     }
+    }
+    if (replay?.ok) {
+      say(
+        `  replay ${replay.sessions.toLocaleString('en-US')} sessions (${replay.from}..${replay.to}, whole pipeline, paper broker, dynalite) under ${REPLAY_TARGET_S} s for 1,000: ` +
+          `${replay.seconds.toFixed(1)} s, ${replay.sessionsPerS.toFixed(1)} sessions/s, ${replay.msPerSession.toFixed(1)} ms/session ` +
+          `(${replay.ordersSubmitted} orders, ${replay.fills} fills, ending equity ${replay.endingEquity}, failed executions ${replay.failedExecutions}) → ` +
+          `${mark(replay.sessions === REPLAY_SESSIONS ? replay.seconds < REPLAY_TARGET_S : (replay.msPerSession * REPLAY_SESSIONS) / 1000 < REPLAY_TARGET_S)}${replay.sessions === REPLAY_SESSIONS ? '' : ' (extrapolated to 1,000 sessions)'}`,
+      );
+    } else {
+      say(`  replay: n/a (${reasons.replay ?? 'not run'})`);
+    }
     for (const [what, why] of Object.entries(reasons)) say(`skipped/failed ${what}: ${why}`);
-    say('speed comparison only: MACD/EMA seeding and other conventions differ between implementations (see bench/README.md)');
+    if (!REPLAY_ONLY) say('speed comparison only: MACD/EMA seeding and other conventions differ between implementations (see bench/README.md)');
 
     const result = {
       bars: TOTAL_BARS,
@@ -428,6 +465,14 @@ async function main(): Promise<void> {
       full_set_workers_overhead_s: round(fullWorkers?.ok ? fullWorkers.overheadS : null),
       full_set_workers_setup_s: round(fullWorkers?.ok ? fullWorkers.setupS : null),
       full_set_workers_mismatches: fullWorkers?.ok ? fullWorkers.mismatches : null,
+      replay_sessions: replay?.ok ? replay.sessions : null,
+      replay_from: replay?.ok ? replay.from : null,
+      replay_to: replay?.ok ? replay.to : null,
+      replay_s: round(replay?.ok ? replay.seconds : null),
+      replay_sessions_per_s: round(replay?.ok ? replay.sessionsPerS : null),
+      replay_ms_per_session: round(replay?.ok ? replay.msPerSession : null),
+      replay_failed_executions: replay?.ok ? replay.failedExecutions : null,
+      replay_target_s: REPLAY_TARGET_S,
       node: process.version,
       tulind_node: tulind.ok ? tulindNode : null,
       load_avg_1m: [round(loadAtStart, 3), round(loadavg()[0] ?? Number.NaN, 3)],

@@ -9,6 +9,9 @@
  *   Wait would have resumed at (Timestamp/TimestampPath, or now + Seconds/SecondsPath). A simulated
  *   clock (SimClock, paper runs) jumps there at once; the wall clock (Alpaca runs) really waits.
  * - Retry pauses are zero (there is nothing to wait for in-process).
+ * - The definition is parsed and validated (asl-validator, checkPaths and checkArn) once per process
+ *   for each definition text; every execution of that text reuses the validated StateMachine (a
+ *   StateMachine keeps no per-execution state: bindings and overrides are passed to each run).
  */
 import { readFile } from 'node:fs/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
@@ -61,6 +64,36 @@ export function placeholdersOf(text: string): string[] {
   return [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]!))].sort();
 }
 
+/** A definition text parsed once: as written, with local ARNs, and its validated machine once built. */
+interface PreparedAsl {
+  original: AslDefinition;
+  definition: AslDefinition;
+  machine?: StateMachine;
+}
+
+/** Definition texts seen by this process (a run uses one; tests a few). */
+const preparedAsl = new Map<string, PreparedAsl>();
+/** More distinct texts than this and the oldest is forgotten (parsed and validated again if it comes back). */
+const MAX_PREPARED_ASL = 16;
+
+/** Parses a definition text (once per text): the definition as written and with local ARNs substituted. */
+function prepareAsl(aslText: string): PreparedAsl {
+  const cached = preparedAsl.get(aslText);
+  if (cached) return cached;
+  // Substitute placeholders with syntactically valid local ARNs (the interpreter validates ARNs).
+  const substituted = aslText.replace(PLACEHOLDER, (_all, name: string) =>
+    name.endsWith('FunctionArn')
+      ? `arn:aws:lambda:us-east-1:000000000000:function:local-${name.replace(/FunctionArn$/, '')}`
+      : `arn:aws:sns:us-east-1:000000000000:local-${name}`,
+  );
+  const original = JSON.parse(aslText) as AslDefinition;
+  const definition = JSON.parse(substituted) as AslDefinition;
+  const prepared: PreparedAsl = { original, definition };
+  if (preparedAsl.size >= MAX_PREPARED_ASL) preparedAsl.delete(preparedAsl.keys().next().value as string);
+  preparedAsl.set(aslText, prepared);
+  return prepared;
+}
+
 /**
  * Runs one execution.
  * @returns the execution output.
@@ -72,14 +105,8 @@ export async function executeLocally(
   bindings: LocalBindings,
   execution: { name: string; startTime: string },
 ): Promise<unknown> {
-  // Substitute placeholders with syntactically valid local ARNs (the interpreter validates ARNs).
-  const substituted = aslText.replace(PLACEHOLDER, (_all, name: string) =>
-    name.endsWith('FunctionArn')
-      ? `arn:aws:lambda:us-east-1:000000000000:function:local-${name.replace(/FunctionArn$/, '')}`
-      : `arn:aws:sns:us-east-1:000000000000:local-${name}`,
-  );
-  const original = JSON.parse(aslText) as AslDefinition;
-  const definition = JSON.parse(substituted) as AslDefinition;
+  const prepared = prepareAsl(aslText);
+  const { original } = prepared;
 
   const taskHandlers: Record<string, LocalTask> = {};
   const waitOverrides: Record<string, number> = {};
@@ -105,7 +132,9 @@ export async function executeLocally(
     };
   }
 
-  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+  // Validated on first use of this text only (an invalid definition throws here every time).
+  prepared.machine ??= new StateMachine(prepared.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+  const { machine } = prepared;
   const run = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: taskHandlers as never, waitTimeOverrides: waitOverrides, retryIntervalOverrides: retryOverrides },
     context: { Execution: { Id: `local:${execution.name}`, Name: execution.name, StartTime: execution.startTime, Input: input as never } },

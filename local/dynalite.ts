@@ -1,7 +1,13 @@
 /**
  * Embedded DynamoDB for local runs: dynalite on loopback, persisted (LevelDB) under the state
  * directory, with the same tables the CDK stack deploys (lambdas/adapters/dynamodb/tables.ts).
+ *
+ * Clients in this process can skip the socket: `requestHandler` hands each request the SDK built
+ * (serialized and signed as for the endpoint) straight to dynalite's request listener and returns its
+ * response, so the requests and answers are the same as over HTTP, without the loopback round trip.
  */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -13,7 +19,95 @@ export const LOCAL_REGION = 'us-east-1';
 
 export interface LocalDynamo {
   endpoint: string;
+  /**
+   * An AWS SDK request handler (`requestHandler` of a DynamoDBClient whose endpoint is `endpoint`)
+   * that serves each request in-process through the same dynalite server: same answers, no socket.
+   */
+  requestHandler: InProcessRequestHandler;
   stop(): Promise<void>;
+}
+
+/** The smithy request shape the SDK hands its request handler (the fields used here). */
+interface SdkHttpRequest {
+  method: string;
+  path: string;
+  query?: Record<string, string | string[] | null>;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+/** The smithy response shape (`HttpResponse` is checked structurally). */
+interface SdkHttpResponse {
+  statusCode: number;
+  reason?: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * A smithy `HttpHandler` that calls dynalite's request listener directly with a minimal request
+ * (method, url, lower-cased headers, the body as one chunk) and response (status, headers, body).
+ */
+export class InProcessRequestHandler {
+  constructor(private readonly listener: RequestListener) {}
+
+  handle(request: SdkHttpRequest, options: { abortSignal?: { aborted: boolean } } = {}): Promise<{ response: SdkHttpResponse }> {
+    if (options.abortSignal?.aborted) {
+      const error = new Error('Request aborted');
+      error.name = 'AbortError';
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      const req = new EventEmitter() as EventEmitter & { method: string; url: string; headers: Record<string, string> };
+      req.method = request.method;
+      req.url = `${request.path}${queryString(request.query)}`;
+      req.headers = {};
+      for (const [name, value] of Object.entries(request.headers)) req.headers[name.toLowerCase()] = value;
+      const headers: Record<string, string> = {};
+      const res = {
+        statusCode: 200,
+        setHeader(name: string, value: unknown): void {
+          headers[name.toLowerCase()] = String(value);
+        },
+        end(body?: string | Uint8Array): void {
+          const bytes = body === undefined ? new Uint8Array() : typeof body === 'string' ? new TextEncoder().encode(body) : new Uint8Array(body);
+          resolve({ response: { statusCode: res.statusCode, headers, body: bytes } });
+        },
+      };
+      try {
+        this.listener(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+        const body = request.body;
+        if (body !== undefined && body !== null && body !== '') {
+          if (typeof body === 'string') req.emit('data', Buffer.from(body, 'utf8'));
+          else if (body instanceof Uint8Array) req.emit('data', Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+          else throw new Error(`in-process DynamoDB: unsupported request body (${typeof body})`);
+        }
+        req.emit('end');
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  updateHttpClientConfig(): void {}
+
+  httpHandlerConfigs(): Record<string, never> {
+    return {};
+  }
+
+  destroy(): void {}
+}
+
+function queryString(query: SdkHttpRequest['query']): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(query ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      parts.push(v === null ? encodeURIComponent(key) : `${encodeURIComponent(key)}=${encodeURIComponent(v)}`);
+    }
+  }
+  return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
 
 /**
@@ -28,22 +122,25 @@ export async function startLocalDynamo(path: string): Promise<LocalDynamo> {
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
+  const listener = server.listeners('request')[0] as RequestListener | undefined;
+  if (!listener) throw new Error('dynalite server has no request listener');
+  const requestHandler = new InProcessRequestHandler(listener);
   const stop = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections?.();
     });
   try {
-    await ensureTables(endpoint);
+    await ensureTables(endpoint, requestHandler);
   } catch (error) {
     await stop();
     throw new Error(`cannot open the local DynamoDB store in ${path}: ${(error as Error).message} (is another run using this --state-dir?)`);
   }
-  return { endpoint, stop };
+  return { endpoint, requestHandler, stop };
 }
 
-async function ensureTables(endpoint: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+async function ensureTables(endpoint: string, requestHandler: InProcessRequestHandler): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler });
   try {
     for (const spec of Object.values(TABLES)) {
       try {

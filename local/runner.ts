@@ -293,7 +293,8 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
 
   const dynamo = await startLocalDynamo(join(stateDir, 'dynamodb'));
   try {
-    const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    // In-process transport: the same dynalite requests without the loopback socket (local/dynalite.ts).
+    const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: dynamo.requestHandler });
     const tables = localTableNames();
     const killSwitch = new LocalFileKillSwitch(join(stateDir, 'kill-switch.json'), clock);
     const alerts = new LocalAlertSink(join(stateDir, 'alerts.jsonl'), options.print);
@@ -313,9 +314,11 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       killSwitch,
       alerts: dedupedAlerts,
       secrets: new EnvCredentials(options.alpaca?.env),
-      ledger: new DynamoOrderLedger(db, tables.orderLedger, options.config.strategyId),
+      // The only writer of this run's ledger (dynalite lives in this process): repeated listings are served from memory.
+      ledger: new DynamoOrderLedger(db, tables.orderLedger, options.config.strategyId, { cacheListings: true }),
       tradingState: new DynamoTradingStateStore(db, tables.tradingState, options.config.strategyId),
-      artifacts: new DynamoRunArtifacts(db, tables.runArtifacts),
+      // Likewise the only writer of its runs' artifacts: a step reads what an earlier step wrote from memory.
+      artifacts: new DynamoRunArtifacts(db, tables.runArtifacts, { cacheOwnWrites: true }),
       riskAudit: new DynamoRiskAudit(db, tables.riskAudit, options.config.strategyId),
     };
 

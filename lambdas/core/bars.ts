@@ -111,6 +111,22 @@ export interface ValidatedBars {
   barLines?: number[];
 }
 
+/**
+ * Optional capability of a market-data adapter (e.g. CsvMarketData): `validateBarRows` of the
+ * symbol's rows, cached by the adapter while its source is unchanged. The result is shared between
+ * callers, so it must be treated as read-only (CsvMarketData freezes it). fetch uses it when the
+ * adapter has it, else validates `loadDailyRows` itself; the bars and defects are the same.
+ */
+export interface ValidatedBarsSource {
+  /** @throws as `MarketDataPort.loadDailyRows` (MarketDataError for a missing or unreadable symbol). */
+  loadValidatedBars(symbol: string): Promise<ValidatedBars>;
+}
+
+/** True when `source` offers `loadValidatedBars` (see ValidatedBarsSource). */
+export function hasValidatedBars(source: object): source is ValidatedBarsSource {
+  return typeof (source as Partial<ValidatedBarsSource>).loadValidatedBars === 'function';
+}
+
 const PRICE_FIELDS = ['open', 'high', 'low', 'close'] as const;
 const NUMBER_FIELDS = [...PRICE_FIELDS, 'volume'] as const;
 type NumberField = (typeof NUMBER_FIELDS)[number];

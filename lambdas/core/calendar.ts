@@ -24,6 +24,17 @@ const DATE_SHAPE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** ISO-8601 instant with an explicit UTC offset, e.g. `1990-01-02T14:30:00Z` or `...14:30:00.000+00:00`. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** Days per month in a common year (February: see isCalendarDate). */
+const DAYS_IN_MONTH: readonly number[] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * newYorkDate's answers by epoch ms (a pure function of it): a run asks for the date of the same
+ * few instants (the clock's present, session opens) many times per step, and luxon's zone lookup is
+ * slow. Bounded: cleared when full.
+ */
+const newYorkDates = new Map<number, string>();
+const NEW_YORK_DATES_KEPT = 10_000;
+
 /**
  * True when `text` is a real calendar date written exactly `YYYY-MM-DD` (e.g. `2016-02-29` yes,
  * `2015-02-29`, `2016-2-3`, `2016-02-03T00:00:00Z` no). Years 0001…9999.
@@ -36,7 +47,7 @@ export function isCalendarDate(text: string): boolean {
   const day = Number(match[3]);
   if (year < 1 || month < 1 || month > 12 || day < 1) return false;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+  const daysInMonth = month === 2 ? (leap ? 29 : 28) : (DAYS_IN_MONTH[month - 1] ?? 0);
   return day <= daysInMonth;
 }
 
@@ -66,8 +77,12 @@ function assertInstant(field: string, instant: Date): number {
  */
 export function newYorkDate(instant: Date): string {
   const ms = assertInstant('instant', instant);
+  const known = newYorkDates.get(ms);
+  if (known !== undefined) return known;
   const date = DateTime.fromMillis(ms, { zone: NEW_YORK_ZONE }).toISODate();
   if (date === null) throw new Error(`instant ${instant.toISOString()} has no New York date`);
+  if (newYorkDates.size >= NEW_YORK_DATES_KEPT) newYorkDates.clear();
+  newYorkDates.set(ms, date);
   return date;
 }
 

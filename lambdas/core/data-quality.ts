@@ -102,6 +102,11 @@ export interface SeriesCheckOptions {
  * Series checks over one symbol's validated bars. Returns only the new defects, sorted by anchor date,
  * then line, then the order of SERIES_RULES; never throws for bad data.
  *
+ * With `options.asOf` (the session being decided) the checks see only the bars dated before it, as
+ * the session itself did: a repeated bar is reported only once a copy of it is dated before asOf
+ * (naming only such copies), a hole only once the bar after it is. Nothing a session decides on
+ * depends on a later bar (test/local/look-ahead.test.ts). Without `asOf`: the whole history.
+ *
  * Rules (anchor date in brackets):
  * - NON_SESSION_DATE [the bar]: a bar dated on a day the NYSE did not trade (weekend, holiday);
  *   field `date`. Checked only within the calendar's coverage.
@@ -142,63 +147,13 @@ export function checkBarSeries(
   calendar: TradingCalendar,
   options: SeriesCheckOptions = {},
 ): BarDefect[] {
-  const { bars, barLines } = validated;
-  const found: BarDefect[] = [];
-  const lineOf = (index: number): number => barLines?.[index] ?? 0;
-  const add = (line: number, date: string, rule: BarDefectRule, field: string, value: string, sentence: string): void => {
-    found.push({ line, date, rule, field, value, message: `${sentence} (line ${line === 0 ? 'unknown' : line})` });
-  };
   if (options.asOf !== undefined) assertCalendarDate('asOf', options.asOf);
-
-  bars.forEach((bar, index) => {
-    const line = lineOf(index);
-    const { date } = bar;
-    if (calendar.covers(date) && !calendar.isSession(date)) {
-      add(line, date, 'NON_SESSION_DATE', 'date', date, `${date} date is not an NYSE session (weekend or holiday)`);
-    }
-    if (bar.volume === 0) {
-      add(line, date, 'ZERO_VOLUME', 'volume', '0', `${date} volume is 0: no trade printed, the prices are a placeholder`);
-    }
-    const top = Math.max(bar.open, bar.close);
-    const bottom = Math.min(bar.open, bar.close);
-    const body = `[open ${bar.open}, close ${bar.close}]`;
-    if (bar.high > EXTREME_WICK_FACTOR * top) {
-      add(line, date, 'EXTREME_WICK', 'high', String(bar.high), `${date} high ${bar.high} is ${fixed(bar.high / top)}× the top of the day's body ${body} (limit ${EXTREME_WICK_FACTOR}×): unadjusted for a split or an erroneous print`);
-    }
-    if (bar.low * EXTREME_WICK_FACTOR < bottom) {
-      add(line, date, 'EXTREME_WICK', 'low', String(bar.low), `${date} low ${bar.low} is 1/${fixed(bottom / bar.low)} of the bottom of the day's body ${body} (limit 1/${EXTREME_WICK_FACTOR}): unadjusted for a split or an erroneous print`);
-    }
-    const previous = bars[index - 1];
-    if (previous !== undefined) {
-      const factor = splitFactor(previous.close, bar);
-      if (factor !== undefined) {
-        add(line, date, 'SPLIT_LIKE_JUMP', 'close', String(bar.close), `${date} close ${bar.close} is ${fixed(bar.close / previous.close)}× the previous close ${previous.close} (${previous.date}) and open/high/low/close all lie within ${Math.round(SPLIT_TOLERANCE * 100)}% of ${factor.text}× it: looks like an unadjusted ${factor.label}`);
-      }
-    }
-  });
-
-  for (const group of repeatedGroups(bars)) {
-    for (const index of group) {
-      const bar = bars[index] as Bar;
-      const others = group.filter((other) => other !== index).map((other) => `${(bars[other] as Bar).date} (line ${lineOf(other) || 'unknown'})`);
-      add(lineOf(index), bar.date, 'REPEATED_BAR', 'close', String(bar.close), `${bar.date} open/high/low/close ${bar.open}/${bar.high}/${bar.low}/${bar.close} are identical to the bar of ${others.join(', ')}: one of them is a copy of another date's bar`);
-      (found[found.length - 1] as BarDefect).horizon = REPEATED_BAR_HORIZON;
-    }
+  const found = assembleDefects(validated, seriesParts(validated, calendar), options.asOf);
+  if (options.asOf !== undefined) {
+    const stale = staleLastBar(validated, calendar, options.asOf, lastIndexBeforeScan);
+    if (stale !== undefined) found.push(stale);
   }
-
-  missingSessions(validated, calendar, lineOf, add);
-  if (options.asOf !== undefined) staleLastBar(bars, calendar, options.asOf, lineOf, add);
-
-  const order = SERIES_RULES;
-  const wanted = new Set<BarDefectRule>(options.rules ?? SERIES_RULES);
-  return found
-    .filter((defect) => wanted.has(defect.rule))
-    .map((defect, position) => ({ defect, position }))
-    .sort((a, b) =>
-      a.defect.date < b.defect.date ? -1 : a.defect.date > b.defect.date ? 1
-        : a.defect.line - b.defect.line || order.indexOf(a.defect.rule) - order.indexOf(b.defect.rule) || a.position - b.position,
-    )
-    .map(({ defect }) => defect);
+  return sortSeriesDefects(found, options.rules);
 }
 
 /**
@@ -209,6 +164,161 @@ export function checkBarSeries(
 export function withSeriesChecks(validated: ValidatedBars, calendar: TradingCalendar, options: SeriesCheckOptions = {}): ValidatedBars {
   const extra = checkBarSeries(validated, calendar, options);
   return { ...validated, defects: [...validated.defects, ...extra] };
+}
+
+/** `withSeriesChecks` for one symbol's bars, answered per session (see `prepareSeriesChecks`). */
+export interface PreparedSeriesChecks {
+  /**
+   * Exactly `withSeriesChecks(validated, calendar, { asOf, rules })` (same defects, same order, same
+   * messages; the defect objects are shared between calls, so treat them as read-only).
+   * @throws as `checkBarSeries` (Error when `asOf` is not `YYYY-MM-DD`, RangeError outside the calendar).
+   */
+  withAsOf(asOf: string): ValidatedBars;
+}
+
+/**
+ * Runs the series checks of one symbol once, for many sessions: the findings over the whole history
+ * are computed here once, each with the date of the latest bar it reads; `withAsOf` keeps those a
+ * session may know (read only bars dated before it, repeated bars named only among such bars), sorts
+ * them and adds the session's STALE_LAST_BAR defect (a binary search and a few calendar lookups). A
+ * replay of N sessions then checks each series once instead of N times, with the same results as
+ * `checkBarSeries(…, { asOf })`.
+ * @param validated output of `validateBarRows`; it must not change afterwards (it is read now and
+ *   spread into every answer).
+ */
+export function prepareSeriesChecks(
+  validated: ValidatedBars,
+  calendar: TradingCalendar,
+  options: Pick<SeriesCheckOptions, 'rules'> = {},
+): PreparedSeriesChecks {
+  const parts = seriesParts(validated, calendar);
+  const staleWanted = new Set<BarDefectRule>(options.rules ?? SERIES_RULES).has('STALE_LAST_BAR');
+  const { bars } = validated;
+  let ascending = true;
+  for (let i = 1; i < bars.length && ascending; i++) ascending = (bars[i - 1] as Bar).date < (bars[i] as Bar).date;
+  const lastIndexBefore = ascending ? lastIndexBeforeSearch : lastIndexBeforeScan;
+  return {
+    withAsOf(asOf: string): ValidatedBars {
+      assertCalendarDate('asOf', asOf);
+      // Computed even when STALE_LAST_BAR is not wanted: checkBarSeries throws for an asOf outside coverage.
+      const stale = staleLastBar(validated, calendar, asOf, lastIndexBefore);
+      const base = sortSeriesDefects(assembleDefects(validated, parts, asOf), options.rules);
+      let extra: readonly BarDefect[] = base;
+      if (stale !== undefined && staleWanted) {
+        // The sort key is (date, line, rule order, position) and the stale defect comes last in
+        // checkBarSeries: it goes before the first defect whose (date, line, rule order) is greater.
+        let lo = 0;
+        let hi = base.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (compareDefects(base[mid] as BarDefect, stale) <= 0) lo = mid + 1;
+          else hi = mid;
+        }
+        extra = [...base.slice(0, lo), stale, ...base.slice(lo)];
+      }
+      return { ...validated, defects: [...validated.defects, ...extra] };
+    },
+  };
+}
+
+/** Orders series defects by anchor date, then line, then the order of SERIES_RULES (ties: 0). */
+function compareDefects(a: BarDefect, b: BarDefect): number {
+  return a.date < b.date ? -1 : a.date > b.date ? 1 : a.line - b.line || SERIES_RULES.indexOf(a.rule) - SERIES_RULES.indexOf(b.rule);
+}
+
+/** The wanted defects of `found`, sorted by compareDefects, then by their place in `found`. */
+function sortSeriesDefects(found: readonly BarDefect[], rules: readonly BarDefectRule[] | undefined): BarDefect[] {
+  const wanted = new Set<BarDefectRule>(rules ?? SERIES_RULES);
+  return found
+    .filter((defect) => wanted.has(defect.rule))
+    .map((defect, position) => ({ defect, position }))
+    .sort((a, b) => compareDefects(a.defect, b.defect) || a.position - b.position)
+    .map(({ defect }) => defect);
+}
+
+/** A series defect; the message ends with the source line (`unknown` for line 0). */
+function seriesDefect(line: number, date: string, rule: BarDefectRule, field: string, value: string, sentence: string): BarDefect {
+  return { line, date, rule, field, value, message: `${sentence} (line ${line === 0 ? 'unknown' : line})` };
+}
+
+/** A series defect and the date of the latest bar it reads: it is known to a session only after that bar. */
+interface Found {
+  defect: BarDefect;
+  knownFrom: string;
+}
+
+/** The series findings of one symbol over its whole history, before any session's cut (see `assembleDefects`). */
+interface SeriesParts {
+  /** NON_SESSION_DATE, ZERO_VOLUME, EXTREME_WICK, SPLIT_LIKE_JUMP, in bar order: each reads its bar (and the one before). */
+  perBar: Found[];
+  /** REPEATED_BAR groups (ascending bar indices, ordered by first index): a member is reported once a second one is known. */
+  groups: number[][];
+  /** MISSING_SESSION, in session order: known once the bar after the hole is. */
+  missing: Found[];
+}
+
+function seriesParts(validated: ValidatedBars, calendar: TradingCalendar): SeriesParts {
+  const { bars, barLines } = validated;
+  const perBar: Found[] = [];
+  const lineOf = (index: number): number => barLines?.[index] ?? 0;
+  bars.forEach((bar, index) => {
+    const line = lineOf(index);
+    const { date } = bar;
+    const add = (rule: BarDefectRule, field: string, value: string, sentence: string): void => {
+      perBar.push({ defect: seriesDefect(line, date, rule, field, value, sentence), knownFrom: date });
+    };
+    if (calendar.covers(date) && !calendar.isSession(date)) {
+      add('NON_SESSION_DATE', 'date', date, `${date} date is not an NYSE session (weekend or holiday)`);
+    }
+    if (bar.volume === 0) {
+      add('ZERO_VOLUME', 'volume', '0', `${date} volume is 0: no trade printed, the prices are a placeholder`);
+    }
+    const top = Math.max(bar.open, bar.close);
+    const bottom = Math.min(bar.open, bar.close);
+    const body = `[open ${bar.open}, close ${bar.close}]`;
+    if (bar.high > EXTREME_WICK_FACTOR * top) {
+      add('EXTREME_WICK', 'high', String(bar.high), `${date} high ${bar.high} is ${fixed(bar.high / top)}× the top of the day's body ${body} (limit ${EXTREME_WICK_FACTOR}×): unadjusted for a split or an erroneous print`);
+    }
+    if (bar.low * EXTREME_WICK_FACTOR < bottom) {
+      add('EXTREME_WICK', 'low', String(bar.low), `${date} low ${bar.low} is 1/${fixed(bottom / bar.low)} of the bottom of the day's body ${body} (limit 1/${EXTREME_WICK_FACTOR}): unadjusted for a split or an erroneous print`);
+    }
+    const previous = bars[index - 1];
+    if (previous !== undefined) {
+      const factor = splitFactor(previous.close, bar);
+      if (factor !== undefined) {
+        add('SPLIT_LIKE_JUMP', 'close', String(bar.close), `${date} close ${bar.close} is ${fixed(bar.close / previous.close)}× the previous close ${previous.close} (${previous.date}) and open/high/low/close all lie within ${Math.round(SPLIT_TOLERANCE * 100)}% of ${factor.text}× it: looks like an unadjusted ${factor.label}`);
+      }
+    }
+  });
+  const missing: Found[] = [];
+  missingSessions(validated, calendar, lineOf, missing);
+  return { perBar, groups: repeatedGroups(bars), missing };
+}
+
+/**
+ * The series defects (all rules but STALE_LAST_BAR, unsorted) as a session deciding `asOf` may know
+ * them: only what the bars dated before `asOf` show, so no decision reads a later bar (a repeated bar
+ * counts as one only once a copy of it is dated before `asOf`, and names only those copies; a hole
+ * counts as MISSING_SESSION only once the bar after it is). Without `asOf`: the whole history.
+ */
+function assembleDefects(validated: ValidatedBars, parts: SeriesParts, asOf: string | undefined): BarDefect[] {
+  const { bars, barLines } = validated;
+  const lineOf = (index: number): number => barLines?.[index] ?? 0;
+  const known = (f: Found) => asOf === undefined || f.knownFrom < asOf;
+  const found: BarDefect[] = parts.perBar.filter(known).map((f) => f.defect);
+  for (const group of parts.groups) {
+    const visible = asOf === undefined ? group : group.filter((index) => (bars[index] as Bar).date < asOf);
+    if (visible.length < 2) continue;
+    for (const index of visible) {
+      const bar = bars[index] as Bar;
+      const others = visible.filter((other) => other !== index).map((other) => `${(bars[other] as Bar).date} (line ${lineOf(other) || 'unknown'})`);
+      const defect = seriesDefect(lineOf(index), bar.date, 'REPEATED_BAR', 'close', String(bar.close), `${bar.date} open/high/low/close ${bar.open}/${bar.high}/${bar.low}/${bar.close} are identical to the bar of ${others.join(', ')}: one of them is a copy of another date's bar`);
+      defect.horizon = REPEATED_BAR_HORIZON;
+      found.push(defect);
+    }
+  }
+  for (const f of parts.missing) if (known(f)) found.push(f.defect);
+  return found;
 }
 
 /** At most 3 decimals, no trailing zeros: 0.4936 → "0.494", 2 → "2". */
@@ -244,9 +354,7 @@ function repeatedGroups(bars: readonly Bar[]): number[][] {
   return [...byPrices.values()].filter((group) => group.length > 1);
 }
 
-type Add = (line: number, date: string, rule: BarDefectRule, field: string, value: string, sentence: string) => void;
-
-function missingSessions(validated: ValidatedBars, calendar: TradingCalendar, lineOf: (index: number) => number, add: Add): void {
+function missingSessions(validated: ValidatedBars, calendar: TradingCalendar, lineOf: (index: number) => number, out: Found[]): void {
   const { bars, defects } = validated;
   const first = bars[0];
   const last = bars[bars.length - 1];
@@ -265,20 +373,48 @@ function missingSessions(validated: ValidatedBars, calendar: TradingCalendar, li
     if (session.date <= first.date || session.date >= last.date || hasRow.has(session.date)) continue;
     const before = bars[next - 1] as Bar;
     const after = bars[next] as Bar;
-    add(lineOf(next), session.date, 'MISSING_SESSION', 'date', '', `${session.date} row is missing: an NYSE session between the bars of ${before.date} and ${after.date} has no row`);
+    out.push({
+      defect: seriesDefect(lineOf(next), session.date, 'MISSING_SESSION', 'date', '', `${session.date} row is missing: an NYSE session between the bars of ${before.date} and ${after.date} has no row`),
+      knownFrom: after.date,
+    });
   }
 }
 
-function staleLastBar(bars: readonly Bar[], calendar: TradingCalendar, asOf: string, lineOf: (index: number) => number, add: Add): void {
-  const expected = calendar.previousSession(asOf); // RangeError outside coverage
+/** Index of the last bar dated before `asOf`, scanning back from the end (-1: none). Any order of bars. */
+function lastIndexBeforeScan(bars: readonly Bar[], asOf: string): number {
   let index = bars.length - 1;
   while (index >= 0 && (bars[index] as Bar).date >= asOf) index--;
+  return index;
+}
+
+/** `lastIndexBeforeScan` by binary search: only for bars strictly ascending by date. */
+function lastIndexBeforeSearch(bars: readonly Bar[], asOf: string): number {
+  let lo = 0;
+  let hi = bars.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((bars[mid] as Bar).date < asOf) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** The STALE_LAST_BAR defect of session `asOf`, if any. @throws RangeError when asOf is outside coverage. */
+function staleLastBar(
+  validated: ValidatedBars,
+  calendar: TradingCalendar,
+  asOf: string,
+  lastIndexBefore: (bars: readonly Bar[], asOf: string) => number,
+): BarDefect | undefined {
+  const { bars, barLines } = validated;
+  const expected = calendar.previousSession(asOf); // RangeError outside coverage
+  const index = lastIndexBefore(bars, asOf);
   const last = bars[index];
-  if (expected === undefined || last === undefined || last.date >= expected.date) return;
+  if (expected === undefined || last === undefined || last.date >= expected.date) return undefined;
   const firstMissing = last.date < calendar.first.date ? calendar.first : (calendar.nextSession(last.date) ?? expected);
   const count = calendar.sessionsBetween(firstMissing.date, expected.date).length;
-  add(
-    lineOf(index),
+  return seriesDefect(
+    barLines?.[index] ?? 0,
     firstMissing.date,
     'STALE_LAST_BAR',
     'date',

@@ -56,6 +56,23 @@ function ineligibleReason(f: SymbolFeatures): string | null {
   return null;
 }
 
+/**
+ * Eligible scores by score descending (equal scores by symbol), ranked 1..n, then the ineligible ones
+ * by symbol. Sorts and ranks the given arrays in place.
+ */
+function ranked(eligible: Score[], ineligible: Score[]): Score[] {
+  eligible.sort((a, b) => {
+    const sa = a.score as number;
+    const sb = b.score as number;
+    return sa > sb ? -1 : sa < sb ? 1 : bySymbol(a, b);
+  });
+  eligible.forEach((s, i) => {
+    s.rank = i + 1;
+  });
+  ineligible.sort(bySymbol);
+  return [...eligible, ...ineligible];
+}
+
 /** Code-unit string order: locale-independent, so the result is the same on every machine. */
 function bySymbol(a: Score, b: Score): number {
   return a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0;
@@ -118,16 +135,7 @@ export function rankMomentum(features: readonly SymbolFeatures[]): Score[] {
     });
   });
 
-  eligible.sort((a, b) => {
-    const sa = a.score as number;
-    const sb = b.score as number;
-    return sa > sb ? -1 : sa < sb ? 1 : bySymbol(a, b);
-  });
-  eligible.forEach((s, i) => {
-    s.rank = i + 1;
-  });
-  ineligible.sort(bySymbol);
-  return [...eligible, ...ineligible];
+  return ranked(eligible, ineligible);
 }
 
 /** Reason codes of {@link rankByModel}, in the order they are checked (the first failing one wins). */
@@ -219,14 +227,5 @@ export function rankByModel(symbols: readonly string[], inputs: ModelInputs, pre
       eligible.push({ symbol, score: p, rank: null, eligible: true, prediction: p, reason: `OK: predicted ${horizon}-session excess return ${pct(p)} (model ${artifact.id})` });
     }
   });
-  eligible.sort((a, b) => {
-    const sa = a.score as number;
-    const sb = b.score as number;
-    return sa > sb ? -1 : sa < sb ? 1 : bySymbol(a, b);
-  });
-  eligible.forEach((s, i) => {
-    s.rank = i + 1;
-  });
-  ineligible.sort(bySymbol);
-  return [...eligible, ...ineligible];
+  return ranked(eligible, ineligible);
 }

@@ -10,10 +10,10 @@
  * Input: FetchInput (execution request + runId + start time). Output: the PipelineState every
  * later step receives. Artifacts: UNIVERSE, BARS#<symbol>.
  */
-import { selectDecisionWindow, validateBarRows, type Bar } from '../core/bars';
-import { newYorkDate } from '../core/calendar';
-import { QUARANTINING_SERIES_RULES, withSeriesChecks } from '../core/data-quality';
-import { MarketDataError } from '../ports';
+import { hasValidatedBars, selectDecisionWindow, validateBarRows, type Bar, type ValidatedBars } from '../core/bars';
+import { newYorkDate, type TradingCalendar } from '../core/calendar';
+import { prepareSeriesChecks, QUARANTINING_SERIES_RULES, withSeriesChecks, type PreparedSeriesChecks } from '../core/data-quality';
+import { MarketDataError, type MarketDataPort } from '../ports';
 import { loadCalendar, type Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { ARTIFACTS, FetchInputSchema, type FetchInput, type PipelineState } from './shared/pipeline-state';
@@ -114,21 +114,17 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
   const quarantined: Quarantine[] = [];
   const bars: Array<{ name: string; data: unknown }> = [];
   for (const symbol of toLoad) {
-    let rows;
+    let validated: ValidatedBars;
     try {
-      rows = await deps.marketData.loadDailyRows(symbol);
+      // Row checks, then the series checks (calendar gaps, stale tail, zero volume, extreme wicks,
+      // split-like jumps): every defect carries its anchor date, so the symbol is quarantined only for
+      // the sessions whose window holds one.
+      validated = await loadCheckedBars(deps.marketData, symbol, calendar, tradingDate);
     } catch (error) {
       if (!(error instanceof MarketDataError)) throw error;
       quarantined.push({ symbol, reason: `NO_DATA: ${error.message}` });
       continue;
     }
-    // Row checks, then the series checks (calendar gaps, stale tail, zero volume, extreme wicks,
-    // split-like jumps): every defect carries its anchor date, so the symbol is quarantined only for
-    // the sessions whose window holds one.
-    const validated = withSeriesChecks(validateBarRows(rows), calendar, {
-      asOf: tradingDate,
-      rules: QUARANTINING_SERIES_RULES,
-    });
     if (symbol === config.benchmark) {
       // The regime filter needs only closes: it reads the benchmark's defect-free bars before the
       // session even when a defect elsewhere in a row (e.g. an open outside [low, high]) quarantines
@@ -183,6 +179,37 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
     runLock,
     fetch: { universe: universe.length, usable: artifact.usable.length, quarantined: quarantined.length },
   };
+}
+
+/**
+ * Series checks prepared once per cached validation (and calendar): an adapter with
+ * `loadValidatedBars` hands out the same frozen object while its file is unchanged, so a warm Lambda
+ * or a local replay checks each series once and only adds each session's STALE_LAST_BAR.
+ */
+const preparedChecks = new WeakMap<ValidatedBars, WeakMap<TradingCalendar, PreparedSeriesChecks>>();
+
+/**
+ * `withSeriesChecks(validateBarRows(await marketData.loadDailyRows(symbol)), calendar, { asOf,
+ * rules: QUARANTINING_SERIES_RULES })`, from the adapter's cached validation when it has one.
+ * @throws MarketDataError as `loadDailyRows`.
+ */
+async function loadCheckedBars(marketData: MarketDataPort, symbol: string, calendar: TradingCalendar, asOf: string): Promise<ValidatedBars> {
+  if (!hasValidatedBars(marketData)) {
+    const rows = await marketData.loadDailyRows(symbol);
+    return withSeriesChecks(validateBarRows(rows), calendar, { asOf, rules: QUARANTINING_SERIES_RULES });
+  }
+  const validated = await marketData.loadValidatedBars(symbol);
+  let byCalendar = preparedChecks.get(validated);
+  if (byCalendar === undefined) {
+    byCalendar = new WeakMap();
+    preparedChecks.set(validated, byCalendar);
+  }
+  let prepared = byCalendar.get(calendar);
+  if (prepared === undefined) {
+    prepared = prepareSeriesChecks(validated, calendar, { rules: QUARANTINING_SERIES_RULES });
+    byCalendar.set(calendar, prepared);
+  }
+  return prepared.withAsOf(asOf);
 }
 
 /** Artifact BENCHMARK_CLOSES: the benchmark's defect-free closes dated before the session, USD. */

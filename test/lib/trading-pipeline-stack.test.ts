@@ -231,10 +231,13 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
       // Fetch takes the session slot's run lock; risk-check reconciles the ledger before deciding.
       expect(envKeys('fetch')).toContain(TABLES.tradingState.envVar);
       expect(envKeys('fetch')).not.toContain(TABLES.orderLedger.envVar);
-      // Only fetch loads the bars it decides on: the source (csv by default) and the bar cache table.
-      expect(envKeys('fetch')).toEqual(expect.arrayContaining([ENV.marketDataSource, TABLES.marketDataCache.envVar]));
+      // Fetch loads the bars it decides on, and cancel-verify the session's bars for the drift's
+      // backtest fills: the source (csv by default) and the bar cache table. No other step reads bars.
+      for (const name of ['fetch', 'cancel-verify']) {
+        expect(envKeys(name)).toEqual(expect.arrayContaining([ENV.marketDataSource, TABLES.marketDataCache.envVar]));
+      }
       expect(fns.fetch!.resource.Properties.Environment.Variables[ENV.marketDataSource]).toBe('csv');
-      for (const name of ['features', 'predict', 'risk-check', 'orders', 'cancel-verify']) {
+      for (const name of ['features', 'predict', 'risk-check', 'orders']) {
         expect(envKeys(name)).not.toContain(ENV.marketDataSource);
         expect(envKeys(name)).not.toContain(TABLES.marketDataCache.envVar);
       }
@@ -316,10 +319,11 @@ describe('TradingPipelineStack', { timeout: 180_000 }, () => {
       }
       for (const handler of ['features', 'predict']) expect(paper.env(handler)[ENV.marketDataSource], handler).toBeUndefined();
       paper.template.hasOutput('Broker', { Value: 'paper (simulated account in DynamoDB, fills on alphavantage daily bars)' });
-      // With Alpaca the broker has its own prices: only fetch reads bars.
+      // With Alpaca the broker has its own prices: only fetch reads bars, and cancel-verify the
+      // session's bars (the drift's backtest fills, compared with Alpaca's).
       const alpaca = make('alpaca');
-      expect(alpaca.env('fetch')[ENV.marketDataSource]).toBe('alphavantage');
-      for (const handler of BROKER_HANDLERS.filter((h) => h !== 'fetch')) {
+      for (const handler of ['fetch', 'cancel-verify']) expect(alpaca.env(handler)[ENV.marketDataSource], handler).toBe('alphavantage');
+      for (const handler of BROKER_HANDLERS.filter((h) => h !== 'fetch' && h !== 'cancel-verify')) {
         expect(alpaca.env(handler)[ENV.marketDataSource], handler).toBeUndefined();
         expect(alpaca.env(handler)[TABLES.marketDataCache.envVar], handler).toBeUndefined();
       }

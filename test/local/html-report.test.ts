@@ -18,22 +18,12 @@ import {
   writeHtmlReport,
   type HtmlReportData,
 } from '../../local/html-report';
+import { prng } from '../support/prng';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHROMIUM = '/usr/bin/chromium';
 const NASTY = `</script><b>&"'`;
 
-/** Seeded PRNG (mulberry32): the fixture is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A realistic report: the last 300 real SPY sessions of the bundled data (2016-10 .. 2017-12) as the

@@ -18,12 +18,15 @@ import { runLocal } from '../../local/runner';
 import { bundledRun } from '../support/local-run';
 
 /**
- * The pinned firings below come from the portfolio the momentum predictor builds on these days, so
- * the replays keep it (the model predictor has its own tests; the ladders are checked for both by
- * expectLaddersAsSpecified whatever the portfolio).
+ * The pinned firings below come from the portfolio the momentum predictor builds on these days,
+ * held until its stops, filled without slippage, so the replays keep that strategy (the model, the
+ * holding-period exit and the cost model have their own tests; the ladders are checked whatever the
+ * portfolio by expectLaddersAsSpecified).
  */
+const PINNED_STRATEGY: Partial<StrategyConfig> = { predictor: 'momentum', maxHoldingSessions: 0, slippageBps: 0 };
+
 async function replay(sessions: string[], config: Partial<StrategyConfig>, stateDir: string, killSwitch?: 'ARMED' | 'HALTED'): Promise<RangeReport> {
-  return runLocal(bundledRun(sessions, { predictor: 'momentum', ...config }, stateDir, killSwitch ? { killSwitch } : {}));
+  return runLocal(bundledRun(sessions, { ...PINNED_STRATEGY, ...config }, stateDir, killSwitch ? { killSwitch } : {}));
 }
 
 const day = (r: RangeReport, date: string): SessionReport => {

@@ -2,7 +2,7 @@
  * DynamoDB document client factory and table-name resolution. The same repository classes run
  * in Lambda (real DynamoDB) and locally (dynalite on loopback): only the endpoint differs.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLES, type TableKey } from './tables';
 
@@ -15,6 +15,11 @@ export interface DynamoClientOptions {
   region?: string;
   /** Static credentials (dynalite accepts any); omit in Lambda to use the execution role. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * The SDK's HTTP handler; omit for the default (HTTP). Local runs pass dynalite's in-process
+   * handler (local/dynalite.ts), which serves the same requests without a socket.
+   */
+  requestHandler?: DynamoDBClientConfig['requestHandler'];
 }
 
 /** A document client that drops undefined attributes and keeps numbers as JS numbers. */
@@ -23,6 +28,7 @@ export function createDocumentClient(options: DynamoClientOptions = {}): DynamoD
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.region ? { region: options.region } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.requestHandler ? { requestHandler: options.requestHandler } : {}),
     maxAttempts: 5,
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

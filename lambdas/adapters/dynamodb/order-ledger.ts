@@ -9,7 +9,7 @@
  *                                              execution id; a replayed execution maps to the same
  *                                              key, so recording it again is a no-op
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { LedgerFill, LedgerOrder } from '../../core/ledger';
 import { isConditionalCheckFailed } from './client';
 
@@ -21,11 +21,33 @@ export class VersionConflictError extends Error {
   }
 }
 
+/** Options of a DynamoOrderLedger. */
+export interface OrderLedgerOptions {
+  /**
+   * Serve `listOrders`/`listFills` from the previous listing while this instance has written nothing
+   * since (every write it starts, succeeded or not, drops both listings; a listing that overlapped a
+   * write is not kept). Only correct when this instance is the ONLY writer of the strategy's ledger:
+   * the local runner, whose dynalite lives in its own process (the pipeline lists the whole ledger
+   * about 15 times per session and writes it a few times). Off by default (Lambda: other functions
+   * write the same table).
+   */
+  cacheListings?: boolean;
+}
+
+/** A prefix's listing as the last query returned it (raw items, ascending by sort key). */
+type Listing = readonly Record<string, unknown>[];
+
 export class DynamoOrderLedger {
+  private readonly listings = new Map<string, Listing>();
+  /** Bumped when a write starts and when it ends: a listing is kept only if it saw no write. */
+  private writeEpoch = 0;
+  private writesInFlight = 0;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly strategyId: string,
+    private readonly options: OrderLedgerOptions = {},
   ) {}
 
   private get pk(): string {
@@ -39,7 +61,7 @@ export class DynamoOrderLedger {
    */
   async putIntent(record: LedgerOrder): Promise<{ created: true } | { created: false; existing: LedgerOrder }> {
     try {
-      await this.db.send(
+      await this.write(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: this.pk, sk: `ORDER#${record.clientOrderId}`, kind: 'order', ...record },
@@ -79,7 +101,7 @@ export class DynamoOrderLedger {
       sets.push(`#f${i} = :v${i}`);
     });
     try {
-      const out = await this.db.send(
+      const out = await this.write<UpdateCommandOutput>(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: this.pk, sk: `ORDER#${record.clientOrderId}` },
@@ -109,7 +131,7 @@ export class DynamoOrderLedger {
    */
   async recordFill(fill: LedgerFill): Promise<boolean> {
     try {
-      await this.db.send(
+      await this.write(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: this.pk, sk: `FILL#${fill.clientOrderId}#${fill.cumulativeQty}`, kind: 'fill', ...fill },
@@ -128,7 +150,33 @@ export class DynamoOrderLedger {
     return (await this.queryPrefix('FILL#')).map(toFill);
   }
 
+  /** Sends a write, dropping the cached listings (see OrderLedgerOptions.cacheListings). */
+  private async write<T>(command: PutCommand | UpdateCommand): Promise<T> {
+    this.listings.clear();
+    this.writeEpoch++;
+    this.writesInFlight++;
+    try {
+      return (await this.db.send(command as never)) as T;
+    } finally {
+      this.writesInFlight--;
+      this.writeEpoch++;
+      this.listings.clear();
+    }
+  }
+
+  /** Every item whose sort key starts with `prefix`, ascending; fresh objects on every call. */
   private async queryPrefix(prefix: string): Promise<Record<string, unknown>[]> {
+    if (!this.options.cacheListings) return this.queryAll(prefix);
+    const cached = this.listings.get(prefix);
+    if (cached !== undefined) return cached.map(copyItem);
+    const epoch = this.writeEpoch;
+    const quiet = this.writesInFlight === 0;
+    const items = await this.queryAll(prefix);
+    if (quiet && this.writesInFlight === 0 && this.writeEpoch === epoch) this.listings.set(prefix, items.map(copyItem));
+    return items;
+  }
+
+  private async queryAll(prefix: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -146,6 +194,16 @@ export class DynamoOrderLedger {
     } while (start);
     return items;
   }
+}
+
+/** A copy of an item that shares nothing mutable with it (attribute values are mostly primitives). */
+function copyItem(item: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...item };
+  for (const key in copy) {
+    const value = copy[key];
+    if (typeof value === 'object' && value !== null) copy[key] = structuredClone(value);
+  }
+  return copy;
 }
 
 function toOrder(item: Record<string, unknown>): LedgerOrder {

@@ -11,10 +11,30 @@ import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, type Dynamo
 export const ARTIFACT_TTL_DAYS = 30;
 const MAX_ITEM_BYTES = 390_000;
 
+/** Options of a DynamoRunArtifacts. */
+export interface RunArtifactsOptions {
+  /**
+   * Keep the JSON text of the artifacts this instance wrote for its latest runs
+   * (OWN_WRITES_CACHED_RUNS) and answer reads of them from it, parsed afresh on every read: the same
+   * text the table holds, so the same values. Only correct when this instance is the ONLY writer of
+   * those runs' artifacts: the local runner, whose steps run in one process with one deps (fetch
+   * writes ~1 MB of bars per session that features reads straight back). Reads of other runs, and of
+   * names not written here, go to the table. Off by default (Lambda: each step is another function).
+   */
+  cacheOwnWrites?: boolean;
+}
+
+/** Runs whose own writes are kept with `cacheOwnWrites` (a run and the one before it). */
+export const OWN_WRITES_CACHED_RUNS = 2;
+
 export class DynamoRunArtifacts {
+  /** runId → artifact name → JSON text written (cacheOwnWrites), most recent run last. */
+  private readonly written = new Map<string, Map<string, string>>();
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly options: RunArtifactsOptions = {},
   ) {}
 
   /**
@@ -23,19 +43,25 @@ export class DynamoRunArtifacts {
    * @throws Error naming the artifact when its JSON exceeds the item size limit.
    */
   async put(runId: string, name: string, data: unknown, now: Date): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: this.item(runId, name, data, now) }));
+    const item = this.item(runId, name, data, now);
+    this.forget(runId, [name]);
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    this.remember(runId, [item]);
   }
 
   /** Stores many artifacts with BatchWriteItem (25 per request), retrying unprocessed items. */
   async putMany(runId: string, entries: ReadonlyArray<{ name: string; data: unknown }>, now: Date): Promise<void> {
     for (let i = 0; i < entries.length; i += 25) {
-      let requests = entries.slice(i, i + 25).map((e) => ({ PutRequest: { Item: this.item(runId, e.name, e.data, now) } }));
+      const items = entries.slice(i, i + 25).map((e) => this.item(runId, e.name, e.data, now));
+      this.forget(runId, items.map((item) => item.sk as string));
+      let requests = items.map((item) => ({ PutRequest: { Item: item } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt > 8) throw new Error(`RunArtifacts: ${requests.length} items still unprocessed after retries`);
         const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
         requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
         if (requests.length) await sleep(50 * 2 ** attempt);
       }
+      this.remember(runId, items);
     }
   }
 
@@ -44,6 +70,8 @@ export class DynamoRunArtifacts {
    * @throws Error naming the run and artifact when it is missing (a step ran out of order).
    */
   async get<T>(runId: string, name: string): Promise<T> {
+    const own = this.written.get(runId)?.get(name);
+    if (own !== undefined) return JSON.parse(own) as T;
     const out = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: name }, ConsistentRead: true }),
     );
@@ -54,6 +82,14 @@ export class DynamoRunArtifacts {
   /** Reads many artifacts (100 per BatchGetItem). Missing names are absent from the map. */
   async getMany<T>(runId: string, names: readonly string[]): Promise<Map<string, T>> {
     const result = new Map<string, T>();
+    const own = this.written.get(runId);
+    if (own !== undefined) {
+      for (const name of names) {
+        const text = own.get(name);
+        if (text !== undefined) result.set(name, JSON.parse(text) as T);
+      }
+      names = names.filter((name) => !result.has(name));
+    }
     for (let i = 0; i < names.length; i += 100) {
       let keys = names.slice(i, i + 100).map((name) => ({ pk: `RUN#${runId}`, sk: name }));
       for (let attempt = 0; keys.length > 0; attempt++) {
@@ -67,6 +103,24 @@ export class DynamoRunArtifacts {
       }
     }
     return result;
+  }
+
+  /** Drops what this instance remembers of `names` of `runId` (before a write whose outcome is not known yet). */
+  private forget(runId: string, names: readonly string[]): void {
+    const own = this.written.get(runId);
+    if (own !== undefined) for (const name of names) own.delete(name);
+  }
+
+  /** Remembers artifacts of `runId` now stored (cacheOwnWrites), forgetting runs older than the last OWN_WRITES_CACHED_RUNS. */
+  private remember(runId: string, items: ReadonlyArray<Record<string, unknown>>): void {
+    if (!this.options.cacheOwnWrites) return;
+    let own = this.written.get(runId);
+    if (own === undefined) {
+      own = new Map();
+      this.written.set(runId, own);
+      while (this.written.size > OWN_WRITES_CACHED_RUNS) this.written.delete(this.written.keys().next().value as string);
+    }
+    for (const item of items) own.set(item.sk as string, item.data as string);
   }
 
   private item(runId: string, name: string, data: unknown, now: Date): Record<string, unknown> {

@@ -4,12 +4,14 @@
  * One file per symbol, named `SYMBOL.csv` or `SYMBOL_data.csv` (SYMBOL upper-case, e.g. `BRK.B`).
  * Each file has a header row naming at least `date,open,high,low,close,volume` (any case, any order;
  * extra columns such as `Name` or `Adj Close` are ignored). Rows come back as raw text; validation
- * happens in the core (`validateBarRows`).
+ * happens in the core (`validateBarRows`). `loadValidatedBars` also serves the validated bars, computed
+ * once per file version (see `CsvMarketData`).
  */
+import { statSync, type BigIntStats } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { RawBarRow } from '../../core/bars';
+import { validateBarRows, type RawBarRow, type ValidatedBars, type ValidatedBarsSource } from '../../core/bars';
 import { MarketDataError, type MarketDataPort } from '../../ports';
 
 /** Options for `CsvMarketData`. */
@@ -41,15 +43,35 @@ interface CsvRecord {
   info: { lines: number };
 }
 
+/** One version of a symbol's file as read: its rows, and its validation once asked for. */
+interface CachedFile {
+  file: string;
+  /** The file's identity when it was read (stat taken before the read): a change means a re-read. */
+  version: FileVersion;
+  /** Frozen rows in source order. */
+  rows: readonly RawBarRow[];
+  /** `validateBarRows(rows)`, deep-frozen, computed on the first `loadValidatedBars`. */
+  validated?: ValidatedBars;
+}
+
+/** What tells two versions of a file apart: modification time (ns), size and inode. */
+interface FileVersion {
+  mtimeNs: bigint;
+  size: bigint;
+  ino: bigint;
+}
+
 /**
- * `MarketDataPort` over a folder of CSV files. The folder is listed once and each symbol's file is
- * parsed once per instance (files are not expected to change during a run); every call returns fresh
- * copies, so callers cannot corrupt the cache.
+ * `MarketDataPort` over a folder of CSV files. The folder is listed once per instance. Each symbol's
+ * file is parsed once per version: every later call checks (one `stat`) that the file still has the
+ * modification time, size and inode it had when read, and reads it again when one of them changed.
+ * `loadDailyRows` returns fresh copies, so callers cannot corrupt the cache; `loadValidatedBars`
+ * returns the cached validation itself, deep-frozen (the same object while the file is unchanged).
  */
-export class CsvMarketData implements MarketDataPort {
+export class CsvMarketData implements MarketDataPort, ValidatedBarsSource {
   private readonly dataDir: string;
   private index: Promise<DirectoryIndex> | undefined;
-  private readonly rowsCache = new Map<string, Promise<readonly RawBarRow[]>>();
+  private readonly filesCache = new Map<string, Promise<CachedFile>>();
 
   /** @param options.dataDir the folder to read; it is not touched until the first call. */
   constructor(options: CsvMarketDataOptions) {
@@ -85,15 +107,36 @@ export class CsvMarketData implements MarketDataPort {
    *   (the parser's message and the file), or lacks required columns (the file and the missing columns).
    */
   async loadDailyRows(symbol: string): Promise<RawBarRow[]> {
-    let cached = this.rowsCache.get(symbol);
-    if (cached === undefined) {
-      cached = this.readRows(symbol);
-      this.rowsCache.set(symbol, cached);
-      // A failed read is not cached: the next call tries again.
-      cached.catch(() => this.rowsCache.delete(symbol));
-    }
-    const rows = await cached;
+    const { rows } = await this.load(symbol);
     return rows.map((row) => ({ ...row }));
+  }
+
+  /**
+   * `validateBarRows(await this.loadDailyRows(symbol))`, validated once per version of the file and
+   * deep-frozen (bars, lines, defects): the same object is returned until the file changes.
+   * @throws as `loadDailyRows`.
+   */
+  async loadValidatedBars(symbol: string): Promise<ValidatedBars> {
+    const cached = await this.load(symbol);
+    cached.validated ??= deepFreezeValidated(validateBarRows(cached.rows));
+    return cached.validated;
+  }
+
+  /** The cached version of the symbol's file, read again when the file changed (or was never read). */
+  private async load(symbol: string): Promise<CachedFile> {
+    const pending = this.filesCache.get(symbol);
+    if (pending !== undefined) {
+      const cached = await pending;
+      if (sameVersion(cached.version, fileVersion(cached.file))) return cached;
+      if (this.filesCache.get(symbol) !== pending) return this.load(symbol); // another call re-read it meanwhile
+    }
+    const reading = this.readRows(symbol);
+    this.filesCache.set(symbol, reading);
+    // A failed read is not cached: the next call tries again.
+    reading.catch(() => {
+      if (this.filesCache.get(symbol) === reading) this.filesCache.delete(symbol);
+    });
+    return reading;
   }
 
   private loadIndex(): Promise<DirectoryIndex> {
@@ -142,7 +185,7 @@ export class CsvMarketData implements MarketDataPort {
     return { files, conflicts };
   }
 
-  private async readRows(symbol: string): Promise<readonly RawBarRow[]> {
+  private async readRows(symbol: string): Promise<CachedFile> {
     if (typeof symbol !== 'string' || !SYMBOL.test(symbol)) {
       throw new MarketDataError(String(symbol), `${JSON.stringify(symbol)} is not a valid symbol (upper-case A-Z, 0-9, '.')`);
     }
@@ -160,14 +203,41 @@ export class CsvMarketData implements MarketDataPort {
       );
     }
     const file = join(this.dataDir, name);
+    // The version is taken before the read: a change during the read shows at the next call.
+    const version = fileVersion(file);
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
       throw new MarketDataError(symbol, `cannot read ${file}: ${(error as Error).message}`);
     }
-    return parseDailyCsv(symbol, file, text);
+    return { file, version: version ?? { mtimeNs: -1n, size: -1n, ino: -1n }, rows: parseDailyCsv(symbol, file, text) };
   }
+}
+
+/** The file's version now, or undefined when it cannot be stat'ed (gone: the next read says why). */
+function fileVersion(file: string): FileVersion | undefined {
+  let stats: BigIntStats | undefined;
+  try {
+    stats = statSync(file, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  return stats === undefined ? undefined : { mtimeNs: stats.mtimeNs, size: stats.size, ino: stats.ino };
+}
+
+function sameVersion(cached: FileVersion, now: FileVersion | undefined): boolean {
+  return now !== undefined && cached.mtimeNs === now.mtimeNs && cached.size === now.size && cached.ino === now.ino;
+}
+
+/** Freezes the validation and everything in it, so one cached object can be handed to every caller. */
+function deepFreezeValidated(validated: ValidatedBars): ValidatedBars {
+  for (const bar of validated.bars) Object.freeze(bar);
+  for (const defect of validated.defects) Object.freeze(defect);
+  Object.freeze(validated.bars);
+  Object.freeze(validated.defects);
+  if (validated.barLines) Object.freeze(validated.barLines);
+  return Object.freeze(validated);
 }
 
 /** Line where a parsed record starts: csv-parse reports the line where it ends. */

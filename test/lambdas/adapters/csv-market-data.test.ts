@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CsvMarketData } from '../../../lambdas/adapters/market-data/csv';
 import { validateBarRows } from '../../../lambdas/core/bars';
 import { MarketDataError } from '../../../lambdas/ports';
@@ -196,5 +196,82 @@ describe('the bundled data/daily folder', () => {
       'SPY OPEN_OUTSIDE_RANGE 2015-03-05 open 209.419998 is outside [low 209.850006, high 210.800003] (line 1808)',
       'SPY OPEN_OUTSIDE_RANGE 2015-03-30 open 205.740005 is outside [low 206.960007, high 208.610001] (line 1825)',
     ]);
+  });
+});
+
+describe('CsvMarketData: cache keyed by file version', () => {
+  const HEADER = 'date,open,high,low,close,volume\n';
+  const folders: string[] = [];
+  afterAll(async () => {
+    const { rm } = await import('node:fs/promises');
+    for (const dir of folders) await rm(dir, { recursive: true, force: true });
+  });
+  async function folder(files: Record<string, string>): Promise<string> {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'csv-cache-'));
+    folders.push(dir);
+    for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+    return dir;
+  }
+
+  it('serves validateBarRows(loadDailyRows) from loadValidatedBars, frozen, the same object while the file is unchanged', async () => {
+    const source = new CsvMarketData({ dataDir: fixture('dirty') });
+    const validated = await source.loadValidatedBars('BHF');
+    expect(validated).toEqual(validateBarRows(await source.loadDailyRows('BHF')));
+    expect(await source.loadValidatedBars('BHF')).toBe(validated);
+    expect(Object.isFrozen(validated)).toBe(true);
+    expect(Object.isFrozen(validated.bars)).toBe(true);
+    expect(Object.isFrozen(validated.bars[0])).toBe(true);
+    expect(Object.isFrozen(validated.defects[0])).toBe(true);
+    expect(Object.isFrozen(validated.barLines)).toBe(true);
+  });
+
+  it('re-reads a file whose content changed (rows and validated bars), and only then', async () => {
+    const { writeFile, utimes } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const dir = await folder({ 'AAA.csv': `${HEADER}2018-02-05,10,11,9,10.5,100\n2018-02-06,10,11,9,10.5,100\n` });
+    const source = new CsvMarketData({ dataDir: dir });
+    expect((await source.loadDailyRows('AAA')).map((r) => r.close)).toEqual(['10.5', '10.5']);
+    const before = await source.loadValidatedBars('AAA');
+    expect(before.bars.map((b) => b.close)).toEqual([10.5, 10.5]);
+
+    // Same size, another modification time: re-read.
+    await writeFile(join(dir, 'AAA.csv'), `${HEADER}2018-02-05,10,11,9,10.7,100\n2018-02-06,10,11,9,10.5,100\n`);
+    await utimes(join(dir, 'AAA.csv'), new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+    expect((await source.loadDailyRows('AAA')).map((r) => r.close)).toEqual(['10.7', '10.5']);
+    const after = await source.loadValidatedBars('AAA');
+    expect(after).not.toBe(before);
+    expect(after.bars.map((b) => b.close)).toEqual([10.7, 10.5]);
+    expect(await source.loadValidatedBars('AAA')).toBe(after);
+
+    // Another size (a row more), even with the same modification time: re-read.
+    await writeFile(join(dir, 'AAA.csv'), `${HEADER}2018-02-05,10,11,9,10.7,100\n2018-02-06,10,11,9,10.5,100\n2018-02-07,10,11,9,abc,100\n`);
+    await utimes(join(dir, 'AAA.csv'), new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+    const third = await source.loadValidatedBars('AAA');
+    expect(third.bars).toHaveLength(2);
+    expect(third.defects.map((d) => `${d.line}:${d.rule}:${d.field}`)).toEqual(['4:NON_NUMERIC:close']);
+  });
+
+  it('a file that disappears after being read fails like a missing read, and is served again once back', async () => {
+    const { readFile, rm, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const dir = await folder({ 'AAA.csv': `${HEADER}2018-02-05,10,11,9,10.5,100\n` });
+    const source = new CsvMarketData({ dataDir: dir });
+    expect(await source.loadDailyRows('AAA')).toHaveLength(1);
+    const text = await readFile(join(dir, 'AAA.csv'), 'utf8');
+    await rm(join(dir, 'AAA.csv'));
+    const error = await marketDataError(source.loadValidatedBars('AAA'));
+    expect(error.message).toMatch(new RegExp(`^cannot read ${dir}/AAA\\.csv: .*ENOENT`));
+    await writeFile(join(dir, 'AAA.csv'), text);
+    expect((await source.loadValidatedBars('AAA')).bars).toHaveLength(1);
+  });
+
+  it('validates every bundled file exactly as validateBarRows does', async () => {
+    const source = new CsvMarketData({ dataDir: BUNDLED_DIR });
+    for (const symbol of await source.listSymbols()) {
+      expect(await source.loadValidatedBars(symbol)).toEqual(validateBarRows(await source.loadDailyRows(symbol)));
+    }
   });
 });

@@ -216,3 +216,32 @@ describe('TradingCalendar construction', () => {
     );
   });
 });
+
+describe('newYorkDate and isCalendarDate: the fast paths answer as the definitions', () => {
+  it('newYorkDate (remembered by instant) equals luxon for instants around every 2013-2018 DST change, asked twice', async () => {
+    const { DateTime } = await import('luxon');
+    const instants: number[] = [];
+    for (let ms = Date.parse('2013-03-09T00:00:00Z'); ms < Date.parse('2018-11-06T00:00:00Z'); ms += 17 * 60_000) {
+      const at = DateTime.fromMillis(ms, { zone: 'America/New_York' });
+      if ((at.month === 3 || at.month === 11) && at.day <= 14) instants.push(ms);
+    }
+    expect(instants.length).toBeGreaterThan(5000);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const ms of instants) expect(newYorkDate(new Date(ms))).toBe(DateTime.fromMillis(ms, { zone: 'America/New_York' }).toISODate());
+    }
+  });
+
+  it('isCalendarDate matches the calendar rules for every day of 1896-2104 and the first days after each month', () => {
+    for (let year = 1896; year <= 2104; year++) {
+      for (let month = 1; month <= 12; month++) {
+        const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+        for (let day = 1; day <= 32; day++) {
+          const text = `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+          expect(isCalendarDate(text), text).toBe(day <= days);
+        }
+      }
+    }
+    expect(isCalendarDate('2016-13-01')).toBe(false);
+    expect(isCalendarDate('2016-00-10')).toBe(false);
+  });
+});

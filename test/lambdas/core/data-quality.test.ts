@@ -1,11 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CsvCalendar } from '../../../lambdas/adapters/calendar/csv-calendar';
+import { CsvMarketData } from '../../../lambdas/adapters/market-data/csv';
 import { selectDecisionWindow, validateBarRows, type BarDefect, type RawBarRow, type ValidatedBars } from '../../../lambdas/core/bars';
 import { TradingCalendar } from '../../../lambdas/core/calendar';
 import {
   checkBarSeries,
   EXTREME_WICK_FACTOR,
+  prepareSeriesChecks,
   QUARANTINING_SERIES_RULES,
   REPEATED_BAR_HORIZON,
   SERIES_RULES,
@@ -451,4 +453,89 @@ describe('withSeriesChecks + selectDecisionWindow: quarantine only for the sessi
     // Sessions up to the one right after the last bar are not stale.
     expect(refused(validated, 5, 20)).toEqual([]);
   });
+});
+
+describe('prepareSeriesChecks: withSeriesChecks once per series, STALE_LAST_BAR per session', () => {
+  const DAILY_DIR = fileURLToPath(new URL('../../../data/daily', import.meta.url));
+
+  /** Every session of `from..to` (inclusive) answered identically by both paths. */
+  function expectSame(validated: ValidatedBars, dates: readonly string[], rules = QUARANTINING_SERIES_RULES): number {
+    const prepared = prepareSeriesChecks(validated, calendar, { rules });
+    for (const asOf of dates) {
+      expect(prepared.withAsOf(asOf), asOf).toEqual(withSeriesChecks(validated, calendar, { asOf, rules }));
+    }
+    return dates.length;
+  }
+  const between = (from: string, to: string): string[] => calendar.sessionsBetween(from, to).map((s) => s.date);
+
+  it('a gap is a stale tail while the bar after it is not yet known, and MISSING_SESSION once it is (no look-ahead)', () => {
+    // No bars on sessions 10 and 11. Deciding 12, the bars before it end at 9: a stale tail anchored
+    // at 10, and no MISSING_SESSION, since the bar of 12 (which closes the hole) is not known yet.
+    const dates = sessions.slice(0, 30).filter((_, i) => i !== 10 && i !== 11);
+    const validated = clean(dates, { [sessions[5] as string]: { volume: '0' } });
+    expect(summary(withSeriesChecks(validated, calendar, { asOf: sessions[12] }).defects)).toEqual([
+      [sessions[5], 'ZERO_VOLUME', 'volume'],
+      [sessions[10], 'STALE_LAST_BAR', 'date'],
+    ]);
+    // Deciding 13, the bar of 12 is known: the hole is two missing sessions, and the tail is fresh.
+    expect(summary(withSeriesChecks(validated, calendar, { asOf: sessions[13] }).defects)).toEqual([
+      [sessions[5], 'ZERO_VOLUME', 'volume'],
+      [sessions[10], 'MISSING_SESSION', 'date'],
+      [sessions[11], 'MISSING_SESSION', 'date'],
+    ]);
+    expect(expectSame(validated, sessions.slice(0, 40))).toBe(40);
+  });
+
+  it('a repeated bar is one only once its copy is dated before the session, and names only such copies (no look-ahead)', () => {
+    const same = { open: '20', high: '21', low: '19', close: '20.5' };
+    // Sessions 3, 8 and 15 carry the same prices.
+    const validated = clean(sessions.slice(0, 20), { [sessions[3] as string]: same, [sessions[8] as string]: same, [sessions[15] as string]: same });
+    const repeated = (asOf: string) =>
+      withSeriesChecks(validated, calendar, { asOf, rules: ['REPEATED_BAR'] }).defects.filter((d) => d.rule === 'REPEATED_BAR');
+    expect(repeated(sessions[8] as string)).toEqual([]); // only session 3 is known
+    const at9 = repeated(sessions[9] as string);
+    expect(at9.map((d) => d.date)).toEqual([sessions[3], sessions[8]]);
+    expect(at9[0]!.message).not.toContain(sessions[15] as string);
+    expect(repeated(sessions[16] as string).map((d) => d.date)).toEqual([sessions[3], sessions[8], sessions[15]]);
+    // Without asOf (research export, the defect table): the whole history.
+    expect(checkBarSeries(validated, calendar, { rules: ['REPEATED_BAR'] }).map((d) => d.date)).toEqual([sessions[3], sessions[8], sessions[15]]);
+    expectSame(validated, sessions.slice(0, 20));
+  });
+
+  it('keeps the order for every subset of rules, with or without STALE_LAST_BAR', () => {
+    const dates = sessions.slice(0, 30).filter((_, i) => i !== 10 && i !== 20);
+    const same = { open: '20', high: '21', low: '19', close: '20.5' };
+    const validated = clean(dates, { [sessions[3] as string]: same, [sessions[21] as string]: { ...same, volume: '0' } });
+    for (const rules of [SERIES_RULES, ['STALE_LAST_BAR'], ['MISSING_SESSION', 'REPEATED_BAR'], []] as const) {
+      expectSame(validated, sessions.slice(0, 35), rules);
+    }
+  });
+
+  it('answers like withSeriesChecks for bars that are not ascending (hand-built), and for no bars at all', () => {
+    const validated = clean(sessions.slice(0, 12));
+    const shuffled: ValidatedBars = { ...validated, bars: [...validated.bars.slice(6), ...validated.bars.slice(0, 6)], barLines: undefined };
+    expectSame(shuffled, sessions.slice(0, 20));
+    expectSame(validateBarRows([]), sessions.slice(0, 3));
+  });
+
+  it('throws what checkBarSeries throws for a malformed or uncovered asOf, also when STALE_LAST_BAR is not asked for', () => {
+    const prepared = prepareSeriesChecks(clean(sessions.slice(0, 3)), calendar, { rules: ['ZERO_VOLUME'] });
+    expect(() => prepared.withAsOf('2018-2-7')).toThrow('asOf must be a calendar date YYYY-MM-DD, got "2018-2-7"');
+    expect(() => prepared.withAsOf('2024-01-02')).toThrow(RangeError);
+  });
+
+  it('equals withSeriesChecks on the bundled data: gaps (BMY, ORCL), row defects and the end of SPY, and every symbol across the years', async () => {
+    const source = new CsvMarketData({ dataDir: DAILY_DIR });
+    let compared = 0;
+    // BMY misses 2013-04-26 and 2013-06-07, ORCL 2013-07-15/16: stale tails and missing sessions on the same dates.
+    compared += expectSame(await source.loadValidatedBars('BMY'), between('2013-02-08', '2013-07-31'));
+    compared += expectSame(await source.loadValidatedBars('ORCL'), between('2013-06-14', '2013-08-16'));
+    // SPY: two row defects in March 2015; its bars end 2017-12-29, so later sessions are stale.
+    const spy = await source.loadValidatedBars('SPY');
+    compared += expectSame(spy, [...between('2007-12-31', '2008-01-10'), ...between('2015-02-20', '2015-04-10'), ...between('2017-12-15', '2018-02-09')]);
+    // Every symbol, every 100th session from before its first bar to after its last.
+    const sparse = between('2013-01-02', '2018-02-12').filter((_, i, all) => i % 100 === 0 || i >= all.length - 4);
+    for (const symbol of await source.listSymbols()) compared += expectSame(await source.loadValidatedBars(symbol), sparse);
+    expect(compared).toBeGreaterThan(1000);
+  }, 60_000);
 });

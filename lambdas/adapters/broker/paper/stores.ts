@@ -4,7 +4,7 @@
  * expected version is stale, so two writers cannot silently overwrite each other.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../../dynamodb/client';
@@ -36,9 +36,30 @@ async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
  * one succeeds; writers in separate processes are not coordinated.
  */
 export class FilePaperAccountStore implements PaperAccountStore {
+  /**
+   * The last file version read or written, keyed by its inode, size and mtime (ns): a replay reads
+   * the account some 30 times a session, and re-parsing a file that grows past a megabyte dominated
+   * it. Any change to the file (every save renames a new file into place) misses the cache. The
+   * state is shared with the caller, which must not mutate it (the paper engine clones before any change).
+   */
+  private cached: { key: string; value: { state: PaperState; version: number } } | undefined;
+
   constructor(private readonly file: string) {}
 
+  private async fileKey(): Promise<string | undefined> {
+    try {
+      const st = await stat(this.file, { bigint: true });
+      return `${st.ino}:${st.size}:${st.mtimeNs}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
   async load(): Promise<{ state: PaperState; version: number } | undefined> {
+    const key = await this.fileKey();
+    if (key === undefined) return undefined;
+    if (this.cached?.key === key) return this.cached.value;
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -49,6 +70,8 @@ export class FilePaperAccountStore implements PaperAccountStore {
     try {
       const parsed = JSON.parse(text) as { version: number; state: PaperState };
       if (typeof parsed.version !== 'number' || parsed.state?.schema !== 1) throw new Error('unexpected shape');
+      // Only cache what the key still describes (the file may have changed between stat and read).
+      if ((await this.fileKey()) === key) this.cached = { key, value: parsed };
       return parsed;
     } catch (error) {
       throw new Error(`paper account file ${this.file} is corrupt (${(error as Error).message}); restore it or use a new --state-dir`);
@@ -67,6 +90,7 @@ export class FilePaperAccountStore implements PaperAccountStore {
       try {
         await writeFile(tmp, JSON.stringify({ version, state }, null, 1));
         await rename(tmp, this.file);
+        this.cached = undefined; // the next load parses what was written, exactly as stored
       } catch (error) {
         await rm(tmp, { force: true });
         throw error;

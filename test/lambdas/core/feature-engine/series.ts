@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { EngineInput } from '../../../../lambdas/core/feature-engine/types';
 import type { Bars } from './ta-reference';
+import { prng } from '../../../support/prng';
+
+export { prng };
 
 const DATA_DIR = join(import.meta.dirname, '../../../../data/sp500-daily-2013-2018');
 
@@ -37,17 +40,6 @@ export function loadBars(symbol: string): Bars & { skipped: number } {
   return b;
 }
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A geometric random walk of `n` daily bars starting at 100 (about 1.5 % daily volatility), with

@@ -6,18 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { MODEL_ARTIFACT_SCHEMA_VERSION, parseModelArtifact, type ModelArtifact } from '../../../../lambdas/core/model/artifact';
 import { fitRidge, loadRidge, predictRidge, RIDGE_FORMAT, type RidgeBody } from '../../../../lambdas/core/model/ridge';
+import { prng as rng } from '../../../support/prng';
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Raw-scale slopes of a body: coef_j / scale_j. */
 const rawSlopes = (body: RidgeBody): number[] => body.coef.map((c, j) => c / (body.scale[j] as number));

@@ -27,6 +27,7 @@ import {
   type Dataset,
   type SymbolSeries,
 } from '../../../../lambdas/core/model/training';
+import { prng as rng } from '../../../support/prng';
 
 const CALENDAR_FILE = fileURLToPath(new URL('../../../../data/calendars/xnys-sessions-1990-2023.csv', import.meta.url));
 
@@ -279,17 +280,6 @@ interface SyntheticBars {
   volume: number[];
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBars(dates: readonly string[], seed: number): SyntheticBars {
   const random = rng(seed);

@@ -1,0 +1,134 @@
+/**
+ * DynamoOrderLedger with `cacheListings` (the local runner's ledger): every listing equals what a
+ * plain ledger reads from the table at that moment (same orders and fills, same order, same fields in
+ * the same order), whatever writes happened in between; repeated listings with no write in between
+ * send no query; callers cannot corrupt the cache; a listing that overlapped a write is not kept.
+ */
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoOrderLedger, VersionConflictError } from '../../../lambdas/adapters/dynamodb/order-ledger';
+import { intentRecord, type LedgerFill, type LedgerOrder } from '../../../lambdas/core/ledger';
+import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
+import { entryOrder } from '../../support/orders';
+
+let dynamo: TestDynamo;
+beforeEach(async () => {
+  dynamo = await startTestDynamo();
+});
+afterEach(async () => {
+  await dynamo.stop();
+});
+
+const NOW = '2018-02-07T14:00:00.000Z';
+
+function order(id: string, overrides: Partial<LedgerOrder> = {}): LedgerOrder {
+  return { ...intentRecord(entryOrder({ stopLossPrice: '150.25' }), 'run-1', NOW), clientOrderId: id, ...overrides };
+}
+
+function fill(id: string, cumulativeQty: string, overrides: Partial<LedgerFill> = {}): LedgerFill {
+  return {
+    clientOrderId: id,
+    brokerOrderId: `b-${id}`,
+    executionId: `e-${id}-${cumulativeQty}`,
+    symbol: 'AAPL',
+    side: 'buy',
+    purpose: 'entry',
+    qty: '5',
+    price: '160.4',
+    cumulativeQty,
+    filledAt: '2018-02-07T14:31:00.000Z',
+    sessionDate: '2018-02-07',
+    recordedAt: NOW,
+    runId: 'run-1',
+    ...overrides,
+  };
+}
+
+/** A client that counts the Query commands it sends. */
+function countingClient(db: DynamoDBDocumentClient) {
+  const counter = { queries: 0 };
+  const client = {
+    send: (command: unknown) => {
+      if (command instanceof QueryCommand) counter.queries++;
+      return db.send(command as never);
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { client, counter };
+}
+
+describe('DynamoOrderLedger: cacheListings', () => {
+  it('lists exactly what the table holds after any sequence of writes, querying only after a write', async () => {
+    const { client, counter } = countingClient(dynamo.db);
+    const cached = new DynamoOrderLedger(client, dynamo.tables.orderLedger, 'momo1', { cacheListings: true });
+    const plain = new DynamoOrderLedger(dynamo.db, dynamo.tables.orderLedger, 'momo1');
+    const same = async (): Promise<void> => {
+      // JSON text: the same records, in the same order, with their fields in the same order.
+      expect(JSON.stringify(await cached.listOrders())).toBe(JSON.stringify(await plain.listOrders()));
+      expect(JSON.stringify(await cached.listFills())).toBe(JSON.stringify(await plain.listFills()));
+    };
+    await same();
+    const ids = ['momo1-20180207-MSFT-b-en', 'momo1-20180207-AAPL-b-en', 'momo1-20180207-AAPL-b-en-sl', 'momo1-20180207-AAPL-b-e'];
+    for (const id of ids) {
+      expect(await cached.putIntent(order(id))).toEqual({ created: true });
+      await same();
+    }
+    // A refused duplicate, a successful update, a version conflict, new and replayed fills.
+    expect((await cached.putIntent(order(ids[0]!))).created).toBe(false);
+    await same();
+    const [first] = (await cached.listOrders()).filter((o) => o.clientOrderId === ids[1]);
+    const updated = await cached.update(first!, { status: 'accepted', brokerOrderId: 'b-1', statusReason: null });
+    await same();
+    await expect(cached.update(first!, { status: 'canceled' })).rejects.toBeInstanceOf(VersionConflictError);
+    await same();
+    await cached.update(updated, { status: 'filled', filledQty: '10', filledAvgPrice: '160.4' });
+    await same();
+    expect(await cached.recordFill(fill(ids[1]!, '5'))).toBe(true);
+    await same();
+    expect(await cached.recordFill(fill(ids[1]!, '5'))).toBe(false);
+    await same();
+    expect(await cached.recordFill(fill(ids[1]!, '10', { executionId: null }))).toBe(true);
+    await same();
+
+    // With no write in between, listings come from memory.
+    const before = counter.queries;
+    for (let i = 0; i < 5; i++) {
+      await cached.listOrders();
+      await cached.listFills();
+    }
+    expect(counter.queries).toBe(before);
+    // A write drops them: the next listing queries again and shows it.
+    await cached.putIntent(order('momo1-20180208-NVDA-b-en'));
+    expect((await cached.listOrders()).map((o) => o.clientOrderId)).toContain('momo1-20180208-NVDA-b-en');
+    expect(counter.queries).toBe(before + 1);
+  });
+
+  it('hands out copies: a caller changing a listing does not change the next one', async () => {
+    const cached = new DynamoOrderLedger(dynamo.db, dynamo.tables.orderLedger, 'momo1', { cacheListings: true });
+    await cached.putIntent(order('momo1-20180207-AAPL-b-en'));
+    await cached.recordFill(fill('momo1-20180207-AAPL-b-en', '5'));
+    const orders = await cached.listOrders();
+    orders[0]!.status = 'canceled';
+    orders.pop();
+    const fills = await cached.listFills();
+    fills[0]!.qty = '999';
+    expect((await cached.listOrders()).map((o) => o.status)).toEqual(['pending_submit']);
+    expect((await cached.listFills()).map((f) => f.qty)).toEqual(['5']);
+  });
+
+  it('does not keep a listing that overlapped a write', async () => {
+    const cached = new DynamoOrderLedger(dynamo.db, dynamo.tables.orderLedger, 'momo1', { cacheListings: true });
+    await cached.putIntent(order('momo1-20180207-AAPL-b-en'));
+    const listing = cached.listOrders();
+    const write = cached.putIntent(order('momo1-20180207-MSFT-b-en'));
+    await Promise.all([listing, write]);
+    expect((await cached.listOrders()).map((o) => o.clientOrderId)).toEqual(['momo1-20180207-AAPL-b-en', 'momo1-20180207-MSFT-b-en']);
+  });
+
+  it('is off by default: every listing queries', async () => {
+    const { client, counter } = countingClient(dynamo.db);
+    const plain = new DynamoOrderLedger(client, dynamo.tables.orderLedger, 'momo1');
+    await plain.listOrders();
+    await plain.listOrders();
+    expect(counter.queries).toBe(2);
+  });
+});
