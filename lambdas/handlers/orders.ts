@@ -37,6 +37,7 @@ import { VersionConflictError } from '../adapters/dynamodb/order-ledger';
 import { BrokerError, type BrokerOrder } from '../ports';
 import { loadCalendar, type Deps } from '../wiring/deps';
 import type { DecisionsArtifact } from './risk-check';
+import type { RiskDecision } from '../core/risk/kernel';
 import { readKillSwitch } from './shared/kill-switch';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { syncWithBroker } from './shared/order-sync';
@@ -75,6 +76,37 @@ export interface OrdersArtifact {
 }
 
 /**
+ * The entry order an allowed entry decision becomes: a `gtc` OTO buy limit at the plan's limit with
+ * its stop-loss leg, under the deterministic client_order_id. The one place entries are built, so the
+ * drift's backtest orders (shared/drift.ts) are exactly the orders this step sends.
+ * @param d an allowed entry decision with a plan (qty ≥ 1 shares, limit and stop in USD).
+ * @throws the order constructor's Error naming the field and value (core/order.ts).
+ */
+export function entryOrderOf(
+  d: Pick<RiskDecision, 'symbol' | 'plan'>,
+  ctx: { strategyId: string; tradingDate: string; fractionalShares: boolean; expiresAt?: string },
+): Order {
+  return createOrder(
+    {
+      clientOrderId: deriveClientOrderId({ strategyId: ctx.strategyId, sessionDate: ctx.tradingDate, symbol: d.symbol, side: 'buy', purpose: 'entry' }),
+      strategyId: ctx.strategyId,
+      tradingDate: ctx.tradingDate,
+      symbol: d.symbol,
+      side: 'buy',
+      type: 'limit',
+      timeInForce: 'gtc',
+      orderClass: 'oto',
+      purpose: 'entry',
+      qty: String(d.plan!.qty),
+      limitPrice: d.plan!.limitPrice,
+      stopLossPrice: d.plan!.stopLossPrice,
+      ...(ctx.expiresAt ? { expiresAt: ctx.expiresAt } : {}),
+    },
+    { allowFractional: ctx.fractionalShares },
+  );
+}
+
+/**
  * Places every allowed entry of the run with the ledger-first protocol.
  * @returns how many intents ended in each PlacementOutcome.
  * @throws Error on ledger or lookup failures (the state machine alerts and still runs cancel-verify).
@@ -110,27 +142,12 @@ export async function ordersStep(state: PipelineState, deps: Deps): Promise<Reco
   const lastSession = calendar.sessionsBetween(state.tradingDate, calendar.last.date)[deps.config.entryTtlSessions - 1] ?? calendar.last;
 
   const orders: Order[] = allowed.map((d) =>
-    createOrder({
-      clientOrderId: deriveClientOrderId({
-        strategyId: deps.config.strategyId,
-        sessionDate: state.tradingDate,
-        symbol: d.symbol,
-        side: 'buy',
-        purpose: 'entry',
-      }),
+    entryOrderOf(d, {
       strategyId: deps.config.strategyId,
       tradingDate: state.tradingDate,
-      symbol: d.symbol,
-      side: 'buy',
-      type: 'limit',
-      timeInForce: 'gtc',
-      orderClass: 'oto',
-      purpose: 'entry',
-      qty: String(d.plan!.qty),
-      limitPrice: d.plan!.limitPrice,
-      stopLossPrice: d.plan!.stopLossPrice,
+      fractionalShares: deps.config.fractionalShares,
       expiresAt: lastSession.closeUtc,
-    }, { allowFractional: deps.config.fractionalShares }),
+    }),
   );
 
   let blockedBecause: string | undefined;

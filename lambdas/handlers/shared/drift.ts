@@ -41,7 +41,7 @@ import { paperCostsOf } from '../../adapters/broker/paper/paper-broker';
 import { isOpenStatus } from '../../core/order-status';
 import { BrokerError } from '../../ports';
 import { loadCalendar, type Deps } from '../../wiring/deps';
-import type { OrdersArtifact } from '../orders';
+import { entryOrderOf, type OrdersArtifact } from '../orders';
 import type { DecisionsArtifact } from '../risk-check';
 import { ARTIFACTS, type PipelineState } from './pipeline-state';
 
@@ -208,25 +208,7 @@ export function backtestOrdersOf(decided: DecisionsArtifact, ctx: { strategyId: 
     );
   }
   for (const d of decided.decisions.filter((x) => x.allowed && x.kind !== 'exit' && x.plan && x.plan.qty >= 1)) {
-    out.push(
-      createOrder(
-        {
-          clientOrderId: deriveClientOrderId({ strategyId: ctx.strategyId, sessionDate: ctx.tradingDate, symbol: d.symbol, side: 'buy', purpose: 'entry' }),
-          strategyId: ctx.strategyId,
-          tradingDate: ctx.tradingDate,
-          symbol: d.symbol,
-          side: 'buy',
-          type: 'limit',
-          timeInForce: 'gtc',
-          orderClass: 'oto',
-          purpose: 'entry',
-          qty: String(d.plan!.qty),
-          limitPrice: d.plan!.limitPrice,
-          stopLossPrice: d.plan!.stopLossPrice,
-        },
-        { allowFractional: ctx.fractionalShares },
-      ),
-    );
+    out.push(entryOrderOf(d, ctx));
   }
   return out;
 }
