@@ -10,6 +10,7 @@
  *                                              key, so recording it again is a no-op
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LedgerFill, LedgerOrder } from '../../core/ledger';
 import { isConditionalCheckFailed } from './client';
 
@@ -24,18 +25,21 @@ export class VersionConflictError extends Error {
 /** Options of a DynamoOrderLedger. */
 export interface OrderLedgerOptions {
   /**
-   * Serve `listOrders`/`listFills` from the previous listing while this instance has written nothing
-   * since (every write it starts, succeeded or not, drops both listings; a listing that overlapped a
-   * write is not kept). Only correct when this instance is the ONLY writer of the strategy's ledger:
-   * the local runner, whose dynalite lives in its own process (the pipeline lists the whole ledger
-   * about 15 times per session and writes it a few times). Off by default (Lambda: other functions
-   * write the same table).
+   * Keep the listings of `listOrders`/`listFills` in memory and keep them current through this
+   * instance's own writes: a successful put or update is applied to the kept listing (as the table
+   * stores it: the item after the client's marshalling round trip, an update's ALL_NEW attributes),
+   * so a listing is queried once and then served from memory. A write that fails (a conditional check
+   * or any other error) drops both listings, and a listing whose query overlapped a write is not
+   * kept. Only correct when this instance is the ONLY writer of the strategy's ledger: the local
+   * runner, whose dynalite lives in its own process (the pipeline lists the whole ledger about 15
+   * times per session, and over a long replay the ledger grows to thousands of items). Off by default
+   * (Lambda: other functions write the same table).
    */
   cacheListings?: boolean;
 }
 
-/** A prefix's listing as the last query returned it (raw items, ascending by sort key). */
-type Listing = readonly Record<string, unknown>[];
+/** A prefix's listing as the table holds it (raw items, ascending by sort key), kept by `cacheListings`. */
+type Listing = Record<string, unknown>[];
 
 export class DynamoOrderLedger {
   private readonly listings = new Map<string, Listing>();
@@ -60,14 +64,9 @@ export class DynamoOrderLedger {
    * @returns `{ created: true }`, or `{ created: false, existing }` with the record already there.
    */
   async putIntent(record: LedgerOrder): Promise<{ created: true } | { created: false; existing: LedgerOrder }> {
+    const item = { pk: this.pk, sk: `ORDER#${record.clientOrderId}`, kind: 'order', ...record };
     try {
-      await this.write(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: this.pk, sk: `ORDER#${record.clientOrderId}`, kind: 'order', ...record },
-          ConditionExpression: 'attribute_not_exists(sk)',
-        }),
-      );
+      await this.write(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(sk)' }), () => this.stored('ORDER#', item));
       return { created: true };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
@@ -111,6 +110,7 @@ export class DynamoOrderLedger {
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
+        (result) => this.stored('ORDER#', result.Attributes!, false),
       );
       return toOrder(out.Attributes!);
     } catch (error) {
@@ -130,14 +130,9 @@ export class DynamoOrderLedger {
    * @returns true when written, false when it was already recorded.
    */
   async recordFill(fill: LedgerFill): Promise<boolean> {
+    const item = { pk: this.pk, sk: `FILL#${fill.clientOrderId}#${fill.cumulativeQty}`, kind: 'fill', ...fill };
     try {
-      await this.write(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: this.pk, sk: `FILL#${fill.clientOrderId}#${fill.cumulativeQty}`, kind: 'fill', ...fill },
-          ConditionExpression: 'attribute_not_exists(sk)',
-        }),
-      );
+      await this.write(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(sk)' }), () => this.stored('FILL#', item));
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
@@ -150,18 +145,51 @@ export class DynamoOrderLedger {
     return (await this.queryPrefix('FILL#')).map(toFill);
   }
 
-  /** Sends a write, dropping the cached listings (see OrderLedgerOptions.cacheListings). */
-  private async write<T>(command: PutCommand | UpdateCommand): Promise<T> {
-    this.listings.clear();
+  /**
+   * Sends a write. With `cacheListings`, `onSuccess` applies it to the kept listing; a failed write
+   * drops both listings, and any write invalidates a listing query in flight (writeEpoch).
+   */
+  private async write<T>(command: PutCommand | UpdateCommand, onSuccess: (result: T) => void): Promise<T> {
     this.writeEpoch++;
     this.writesInFlight++;
     try {
-      return (await this.db.send(command as never)) as T;
+      const result = (await this.db.send(command as never)) as T;
+      if (this.options.cacheListings) onSuccess(result);
+      return result;
+    } catch (error) {
+      this.listings.clear();
+      throw error;
     } finally {
       this.writesInFlight--;
       this.writeEpoch++;
-      this.listings.clear();
     }
+  }
+
+  /**
+   * Puts `item` (as written, or as returned when `written` is false) into the kept listing of
+   * `prefix`, replacing the item with its sort key, at its place in sort-key order. A written item
+   * goes through the client's marshalling round trip first, so it is what a query would return.
+   */
+  private stored(prefix: string, item: Record<string, unknown>, written = true): void {
+    const listing = this.listings.get(prefix);
+    if (listing === undefined) return;
+    const sk = item.sk;
+    // Sort keys are compared as JavaScript strings; DynamoDB orders them by UTF-8 bytes, the same
+    // order for the ASCII keys the pipeline writes. Anything else: query again next time.
+    if (typeof sk !== 'string' || !/^[\x20-\x7e]*$/.test(sk)) {
+      this.listings.delete(prefix);
+      return;
+    }
+    const value = written ? unmarshall(marshall(item, { removeUndefinedValues: true })) : copyItem(item);
+    let lo = 0;
+    let hi = listing.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((listing[mid]!.sk as string) < sk) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < listing.length && listing[lo]!.sk === sk) listing[lo] = value;
+    else listing.splice(lo, 0, value);
   }
 
   /** Every item whose sort key starts with `prefix`, ascending; fresh objects on every call. */

@@ -1,8 +1,9 @@
 /**
  * DynamoOrderLedger with `cacheListings` (the local runner's ledger): every listing equals what a
  * plain ledger reads from the table at that moment (same orders and fills, same order, same fields in
- * the same order), whatever writes happened in between; repeated listings with no write in between
- * send no query; callers cannot corrupt the cache; a listing that overlapped a write is not kept.
+ * the same order), whatever writes happened in between; the ledger's own successful writes are
+ * applied to the kept listings (no query after them), a failed write drops them (the next listing
+ * queries); callers cannot corrupt the cache; a listing that overlapped a write is not kept.
  */
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -57,7 +58,7 @@ function countingClient(db: DynamoDBDocumentClient) {
 }
 
 describe('DynamoOrderLedger: cacheListings', () => {
-  it('lists exactly what the table holds after any sequence of writes, querying only after a write', async () => {
+  it('lists exactly what the table holds after any sequence of writes, querying only after a failed write', async () => {
     const { client, counter } = countingClient(dynamo.db);
     const cached = new DynamoOrderLedger(client, dynamo.tables.orderLedger, 'momo1', { cacheListings: true });
     const plain = new DynamoOrderLedger(dynamo.db, dynamo.tables.orderLedger, 'momo1');
@@ -67,6 +68,7 @@ describe('DynamoOrderLedger: cacheListings', () => {
       expect(JSON.stringify(await cached.listFills())).toBe(JSON.stringify(await plain.listFills()));
     };
     await same();
+    // Ids out of sort order, so each insertion lands at its place (first, middle, last).
     const ids = ['momo1-20180207-MSFT-b-en', 'momo1-20180207-AAPL-b-en', 'momo1-20180207-AAPL-b-en-sl', 'momo1-20180207-AAPL-b-e'];
     for (const id of ids) {
       expect(await cached.putIntent(order(id))).toEqual({ created: true });
@@ -96,10 +98,17 @@ describe('DynamoOrderLedger: cacheListings', () => {
       await cached.listFills();
     }
     expect(counter.queries).toBe(before);
-    // A write drops them: the next listing queries again and shows it.
+    // A successful write is applied to the kept listings: no query, and the listing shows it.
     await cached.putIntent(order('momo1-20180208-NVDA-b-en'));
-    expect((await cached.listOrders()).map((o) => o.clientOrderId)).toContain('momo1-20180208-NVDA-b-en');
-    expect(counter.queries).toBe(before + 1);
+    const nvda = (await cached.listOrders()).find((o) => o.clientOrderId === 'momo1-20180208-NVDA-b-en');
+    await cached.update(nvda!, { status: 'accepted', brokerOrderId: 'b-nvda' });
+    await cached.recordFill(fill('momo1-20180208-NVDA-b-en', '5'));
+    await same();
+    expect(counter.queries).toBe(before);
+    // A failed write (here a version conflict) drops both listings: the next ones query again.
+    await expect(cached.update(nvda!, { status: 'canceled' })).rejects.toBeInstanceOf(VersionConflictError);
+    await same();
+    expect(counter.queries).toBe(before + 2);
   });
 
   it('hands out copies: a caller changing a listing does not change the next one', async () => {

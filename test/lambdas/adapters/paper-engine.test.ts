@@ -1036,3 +1036,67 @@ describe('costs: slippage in bps and commission per share', () => {
     expect(after.cash).toBe('1000');
   });
 });
+
+describe('paper engine: states are values (copy on change)', () => {
+  /** A week with entries, OTO legs, fills at the open and intraday, a stop-out, a cancel and an expiry. */
+  function week(): PaperState[] {
+    const states: PaperState[] = [fresh('100000')];
+    const push = (s: PaperState) => {
+      states.push(s);
+      return s;
+    };
+    let s = states[0]!;
+    s = push(submit(s, { clientOrderId: 'a', ...oto() }).state);
+    s = push(submit(s, { clientOrderId: 'b', symbol: 'BBB', type: 'market', limitPrice: undefined, timeInForce: 'day' }).state);
+    s = push(submit(s, { clientOrderId: 'c', symbol: 'CCC', limitPrice: '50', timeInForce: 'day' }).state);
+    s = push(processSessionOpen(s, MON, (sym) => ({ AAA: bar(MON.date, 99, 101, 98, 100), BBB: bar(MON.date, 20, 21, 19, 20) })[sym]));
+    s = push(processSession(s, MON, (sym) => ({ AAA: bar(MON.date, 99, 101, 98, 100), BBB: bar(MON.date, 20, 21, 19, 20), CCC: bar(MON.date, 60, 61, 59, 60) })[sym]));
+    s = push(submit(s, { clientOrderId: 'd', symbol: 'DDD', limitPrice: '10' }, { eligibleFrom: TUE.date }).state);
+    s = push(cancelOrder(s, s.orders.find((o) => o.clientOrderId === 'd')!.id, '2018-02-06T15:00:00.000Z'));
+    s = push(play(s, TUE, { AAA: bar(TUE.date, 97, 98, 90, 92) })); // the AAA stop (95) fires
+    push(play(s, WED, { BBB: bar(WED.date, 22, 23, 21, 22) }));
+    return states;
+  }
+
+  it('never changes its input: every state of a week is unchanged by the calls that followed it', () => {
+    const snapshots: string[] = [];
+    const states: PaperState[] = [];
+    for (const s of week()) {
+      states.push(s);
+      snapshots.push(JSON.stringify(s));
+    }
+    states.forEach((s, i) => expect(JSON.stringify(s)).toBe(snapshots[i]));
+    // The week did what it says (so the check above covers fills, legs, cancels and expiries).
+    const last = states[states.length - 1]!;
+    expect(last.orders.map((o) => [o.clientOrderId, o.status])).toEqual([
+      ['a', 'filled'],
+      ['ord-00000002-leg', 'filled'],
+      ['b', 'filled'],
+      ['c', 'expired'],
+      ['d', 'canceled'],
+    ]);
+  });
+
+  it('shares terminal orders and executions between states, frozen; copies what can still change', () => {
+    const states = week();
+    const [before, after] = [states[4]!, states[5]!]; // MON's close played, then 'd' submitted
+    const filled = before.orders.find((o) => o.clientOrderId === 'b')!;
+    expect(after.orders.find((o) => o.clientOrderId === 'b')).toBe(filled);
+    expect(Object.isFrozen(filled) && Object.isFrozen(filled.legIds)).toBe(true);
+    expect(() => {
+      (filled as { status: string }).status = 'canceled';
+    }).toThrow(TypeError);
+    expect(after.executions[0]).toBe(before.executions[0]);
+    expect(Object.isFrozen(after.executions[0])).toBe(true);
+    // The working stop leg and the positions are the new state's own.
+    const leg = (s: PaperState) => s.orders.find((o) => o.clientOrderId === 'ord-00000002-leg')!;
+    expect(leg(after)).not.toBe(leg(before));
+    expect(leg(after)).toEqual(leg(before));
+    expect(after.positions).not.toBe(before.positions);
+    expect(after.positions.AAA).not.toBe(before.positions.AAA);
+  });
+
+  it('holds only JSON data: every state parses back from its JSON text exactly (what the file store relies on)', () => {
+    for (const s of week()) expect(JSON.parse(JSON.stringify(s))).toStrictEqual(s);
+  });
+});

@@ -59,7 +59,7 @@
 import type { Bar } from '../../../core/bars';
 import type { Session } from '../../../core/calendar';
 import { Dec, dec } from '../../../core/money';
-import { isOpenStatus, type AlpacaOrderStatus } from '../../../core/order-status';
+import { isOpenStatus, TERMINAL_STATUSES, type AlpacaOrderStatus } from '../../../core/order-status';
 import {
   BrokerError,
   type BrokerAccount,
@@ -256,12 +256,38 @@ export interface SubmitContext {
 const SUPPORTED_TIF: ReadonlySet<TimeInForce> = new Set(['day', 'gtc']);
 
 /**
+ * The copy of `current` an engine function changes and returns (the input is never changed).
+ * Orders in a terminal status (TERMINAL_STATUSES: nothing changes them again) and executions (only
+ * ever appended) are shared with `current` and frozen, so a write to one throws instead of reaching
+ * both states; everything else (cash, positions, the orders still open or held) is copied. An
+ * account keeps every order and execution it ever had, so copying it whole on every call made each
+ * call cost as much as the account's history. A field added to PaperState or PaperOrder that holds
+ * an object must be copied here too.
+ */
+function copyForChange(current: PaperState): PaperState {
+  return {
+    ...current,
+    ...(current.lastPlayed ? { lastPlayed: { ...current.lastPlayed } } : {}),
+    positions: structuredClone(current.positions),
+    orders: current.orders.map((order) => {
+      if (!TERMINAL_STATUSES.has(order.status)) return { ...order, legIds: [...order.legIds] };
+      if (!Object.isFrozen(order)) {
+        Object.freeze(order.legIds);
+        Object.freeze(order);
+      }
+      return order;
+    }),
+    executions: current.executions.map((execution) => (Object.isFrozen(execution) ? execution : Object.freeze(execution))),
+  };
+}
+
+/**
  * Accepts an order or refuses it the way Alpaca would.
  * @throws BrokerError 422 (duplicate client_order_id, invalid or unsupported fields, unknown
  *   symbol), 403 (insufficient buying power or shares).
  */
 export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: SubmitContext): { state: PaperState; order: PaperOrder } {
-  const state = structuredClone(current);
+  const state = copyForChange(current);
   if (state.orders.some((o) => o.clientOrderId === req.clientOrderId)) {
     throw new BrokerError(422, 'client_order_id must be unique', DUPLICATE_CLIENT_ORDER_ID_CODE);
   }
@@ -374,7 +400,7 @@ export function submitOrder(current: PaperState, req: SubmitOrderRequest, ctx: S
  * @throws BrokerError 404 when unknown, 422 `order is not cancelable` when already terminal.
  */
 export function cancelOrder(current: PaperState, orderId: string, now: string): PaperState {
-  const state = structuredClone(current);
+  const state = copyForChange(current);
   const order = state.orders.find((o) => o.id === orderId);
   if (!order) throw new BrokerError(404, 'order not found');
   if (!isOpenStatus(order.status)) throw new BrokerError(422, 'order is not cancelable');
@@ -396,7 +422,7 @@ export function processSessionOpen(current: PaperState, session: Session, barFor
   const inProgress = sessionInProgress(current);
   if (inProgress === session.date) throw new Error(`the open of session ${session.date} was already played`);
   if (inProgress !== undefined) throw new Error(`session ${inProgress} is in progress (its close was not played); cannot open ${session.date}`);
-  const state = structuredClone(current);
+  const state = copyForChange(current);
   playBar(state, session, barFor, 'open', costs);
   state.lastPlayed = { session: session.date, phase: 'open' };
   return state;
@@ -415,7 +441,7 @@ export function processSession(current: PaperState, session: Session, barFor: (s
   if (inProgress !== undefined && inProgress !== session.date) {
     throw new Error(`session ${inProgress} is in progress (its close was not played); cannot play ${session.date}`);
   }
-  const state = structuredClone(current);
+  const state = copyForChange(current);
   playBar(state, session, barFor, inProgress === session.date ? 'rest' : 'whole', costs);
   state.processedThrough = session.date;
   state.lastPlayed = { session: session.date, phase: 'close' };
@@ -771,7 +797,7 @@ export function fillAtLimitNow(current: PaperState, orderId: string, ctx: FillNo
   ) {
     return undefined;
   }
-  const state = structuredClone(current);
+  const state = copyForChange(current);
   const order = state.orders.find((o) => o.id === orderId)!;
   if (!applyFill(state, order, dec(order.limitPrice!), ctx.now, ctx.session, costs) || order.status !== 'filled') return undefined;
   for (const legId of order.legIds) {

@@ -39,11 +39,12 @@ export class FilePaperAccountStore implements PaperAccountStore {
   /**
    * The last file version read or written, keyed by its inode, size and mtime (ns): a replay reads
    * the account some 30 times a session, and re-parsing a file that grows past a megabyte dominated
-   * it. Any change to the file (every save renames a new file into place) misses the cache. The
-   * state is shared with the caller, which must not mutate it (the paper engine clones before any change).
+   * it. Any change to the file by another writer (every save renames a new file into place) misses
+   * the cache. After a save the cache holds the state just written, as the next load would parse it:
+   * the engine's states are plain JSON data (strings, numbers, booleans, null, arrays and objects,
+   * no undefined fields), so the text written parses back to an equal state. The state is shared
+   * with the caller, which must not mutate it (the paper engine copies before any change).
    */
-  private cached: { key: string; value: { state: PaperState; version: number } } | undefined;
-
   constructor(private readonly file: string) {}
 
   private async fileKey(): Promise<string | undefined> {
@@ -88,9 +89,12 @@ export class FilePaperAccountStore implements PaperAccountStore {
       await mkdir(dirname(this.file), { recursive: true });
       const tmp = `${this.file}.${process.pid}.${randomUUID()}.tmp`;
       try {
-        await writeFile(tmp, JSON.stringify({ version, state }, null, 1));
+        // Compact JSON: the file holds the account's whole history, rewritten on every save.
+        await writeFile(tmp, JSON.stringify({ version, state }));
         await rename(tmp, this.file);
-        this.cached = undefined; // the next load parses what was written, exactly as stored
+        this.cached = undefined;
+        const key = await this.fileKey();
+        if (key !== undefined) this.cached = { key, value: { state, version } };
       } catch (error) {
         await rm(tmp, { force: true });
         throw error;
