@@ -1,6 +1,7 @@
 /**
  * Embedded DynamoDB for local runs: dynalite on loopback, persisted (LevelDB) under the state
- * directory, with the same tables the CDK stack deploys (lambdas/adapters/dynamodb/tables.ts).
+ * directory or held in memory, with the same tables the CDK stack deploys
+ * (lambdas/adapters/dynamodb/tables.ts).
  *
  * Clients in this process can skip the socket: `requestHandler` hands each request the SDK built
  * (serialized and signed as for the endpoint) straight to dynalite's request listener and returns its
@@ -111,11 +112,12 @@ function queryString(query: SdkHttpRequest['query']): string {
 }
 
 /**
- * Starts dynalite on 127.0.0.1 (ephemeral port) with its data in `path`, and creates the tables.
+ * Starts dynalite on 127.0.0.1 (ephemeral port) with its data in `path` (LevelDB), or in memory
+ * when `path` is null (gone when stopped), and creates the tables.
  * @throws Error naming the path when the store is locked by another run or cannot be opened.
  */
-export async function startLocalDynamo(path: string): Promise<LocalDynamo> {
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+export async function startLocalDynamo(path: string | null): Promise<LocalDynamo> {
+  const server = dynalite({ ...(path === null ? {} : { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -134,6 +136,7 @@ export async function startLocalDynamo(path: string): Promise<LocalDynamo> {
     await ensureTables(endpoint, requestHandler);
   } catch (error) {
     await stop();
+    if (path === null) throw new Error(`cannot start the in-memory DynamoDB store: ${(error as Error).message}`);
     throw new Error(`cannot open the local DynamoDB store in ${path}: ${(error as Error).message} (is another run using this --state-dir?)`);
   }
   return { endpoint, requestHandler, stop };

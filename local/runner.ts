@@ -12,13 +12,18 @@
  *   before cancel-verify really waits until 15 minutes after the close.
  *
  * State directory layout:
- *   dynamodb/            dynalite (LevelDB) — order ledger, trading state, run artifacts
+ *   dynamodb/            dynalite (LevelDB) — order ledger, trading state, risk audit
  *   kill-switch.json     the kill-switch parameter (ARMED on first use; HALTED for Alpaca live)
  *   alerts.jsonl         every alert, one JSON object per line
  *   paper-account.json   paper only: the paper broker's account (cash, positions, orders, executions)
  *   sim-clock.json       paper only: simulated time reached so far (it never goes back)
  *   broker.json          alpaca only: which Alpaca endpoint the ledger belongs to
  *   market-data-cache/   --market-data alphavantage|alpaca: fetched bars, <source>/<SYMBOL>.json
+ *
+ * Run artifacts (the bars, features, scores and decisions the steps of one execution pass each other
+ * by runId) live in a second dynalite held in memory: an execution never outlives its process, and
+ * persisting about a megabyte of bars per session made a long replay write gigabytes. As in AWS they
+ * expire ARTIFACT_TTL_DAYS after they were written (on the run's clock), so memory stays bounded.
  *
  * Market data (`--market-data`, createLocalMarketData): `csv` (default) reads --data-dir;
  * `alphavantage` and `alpaca` fetch from the API (keys from the environment: ALPHAVANTAGE_API_KEY, or
@@ -69,7 +74,7 @@ import * as riskCheck from '../lambdas/handlers/risk-check';
 import type { BrokerPort, CalendarPort, MarketDataPort } from '../lambdas/ports';
 import type { Deps } from '../lambdas/wiring/deps';
 import { executeLocally, loadAsl, type LocalClock, type LocalTask } from './asl';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo } from './dynalite';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo, type LocalDynamo } from './dynalite';
 import { buildRangeSummary, buildSessionReport, type RangeReport, type SessionReport } from './report';
 
 /**
@@ -138,8 +143,12 @@ export interface LocalRunOptions {
   config: StrategyConfig;
   /** Starting cash of a new paper account, USD (paper runs only). */
   initialCash: string;
-  /** Called after each session with its report. */
-  onSession?: (report: SessionReport) => void;
+  /**
+   * Called after each session with its report, and the run artifacts store (in memory: the session's
+   * artifacts can be read here, e.g. `artifacts.get(report.runId, ARTIFACTS.drift)`; they expire
+   * ARTIFACT_TTL_DAYS later on the run's clock, and are gone when the run ends). Awaited.
+   */
+  onSession?: (report: SessionReport, run: { artifacts: Pick<DynamoRunArtifacts, 'get' | 'getMany'> }) => void | Promise<void>;
   /** Print one line per state-machine step as it finishes (single-session runs). */
   traceSteps?: boolean;
   /** Which broker to trade with. Default `paper`. */
@@ -292,10 +301,17 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
   const { clock } = venue;
 
   const dynamo = await startLocalDynamo(join(stateDir, 'dynamodb'));
+  let scratch: LocalDynamo | undefined;
   try {
+    scratch = await startLocalDynamo(null);
     // In-process transport: the same dynalite requests without the loopback socket (local/dynalite.ts).
     const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: dynamo.requestHandler });
     const tables = localTableNames();
+    const scratchDb = createDocumentClient({ endpoint: scratch.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: scratch.requestHandler });
+    // The only writer of its runs' artifacts: a step reads what an earlier step wrote from memory.
+    const artifacts = new DynamoRunArtifacts(scratchDb, tables.runArtifacts, { cacheOwnWrites: true });
+    /** Runs whose artifacts are not all expired yet, oldest first. */
+    const unexpired: string[] = [];
     const killSwitch = new LocalFileKillSwitch(join(stateDir, 'kill-switch.json'), clock);
     const alerts = new LocalAlertSink(join(stateDir, 'alerts.jsonl'), options.print);
     // The same de-duplication as in AWS (per severity and type, cooldown on the run's clock).
@@ -317,8 +333,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       // The only writer of this run's ledger (dynalite lives in this process): repeated listings are served from memory.
       ledger: new DynamoOrderLedger(db, tables.orderLedger, options.config.strategyId, { cacheListings: true }),
       tradingState: new DynamoTradingStateStore(db, tables.tradingState, options.config.strategyId),
-      // Likewise the only writer of its runs' artifacts: a step reads what an earlier step wrote from memory.
-      artifacts: new DynamoRunArtifacts(db, tables.runArtifacts, { cacheOwnWrites: true }),
+      artifacts,
       riskAudit: new DynamoRiskAudit(db, tables.riskAudit, options.config.strategyId),
     };
 
@@ -385,12 +400,17 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
         await venue.executionEnded();
       }
       await venue.endSession(session);
+      const t1 = performance.now(); const h1 = process.hrtime.bigint();
       const report = await buildSessionReport(
         { ...deps, broker: venue.reportBroker },
         { runId, tradingDate: date, alerts: alerts.published.slice(alertsBefore), faults: venue.faults.slice(faultsBefore), executionError },
       );
+      STEP_MS.report = (STEP_MS.report ?? 0) + performance.now() - t1; ((globalThis as any).STEP_WIN ??= []).push(['report', Number(h1 / 1000n), Number(process.hrtime.bigint() / 1000n)]);
       days.push(report);
-      options.onSession?.(report);
+      await options.onSession?.(report, { artifacts });
+      // DynamoDB's TTL, on the run's clock: drop the artifacts of runs older than ARTIFACT_TTL_DAYS.
+      unexpired.push(runId);
+      while (unexpired.length > 0 && (await artifacts.deleteExpired(unexpired[0]!, clock.now())).remaining === 0) unexpired.shift();
     }
     await venue.executionEnded();
     const summary = buildRangeSummary(days, options.initialCash);
@@ -414,6 +434,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
     }
     return { days, summary };
   } finally {
+    await scratch?.stop();
     await dynamo.stop();
   }
 }
@@ -654,9 +675,10 @@ function describeStepOutput(name: string, output: unknown): string {
 }
 
 /** Adapts a middy Lambda handler to a local Task binding, with a minimal Lambda context. */
+export const STEP_MS: Record<string, number> = {};
+(globalThis as any).STEP_MS = STEP_MS;
 export function invoke(name: string, handler: (event: unknown, context: Context) => Promise<unknown>): LocalTask {
-  return (input) =>
-    handler(input, {
+  return async (input) => { const t0 = performance.now(); const h0 = process.hrtime.bigint(); try { return await handler(input, {
       functionName: `local-${name}`,
       functionVersion: '$LATEST',
       invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:local-${name}`,
@@ -669,7 +691,7 @@ export function invoke(name: string, handler: (event: unknown, context: Context)
       done: () => undefined,
       fail: () => undefined,
       succeed: () => undefined,
-    });
+    }); } finally { STEP_MS[name] = (STEP_MS[name] ?? 0) + performance.now() - t0; ((globalThis as any).STEP_WIN ??= []).push([name, Number(h0 / 1000n), Number(process.hrtime.bigint() / 1000n)]); } };
 }
 
 async function readSimTime(file: string): Promise<Date> {

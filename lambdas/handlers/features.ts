@@ -7,7 +7,7 @@
  */
 import { alignBenchmark, computeFeatureRow, ENGINE_COLUMNS, type SymbolFeatures } from '../core/features';
 import type { Deps } from '../wiring/deps';
-import { fromColumns, type BarsArtifact, type UniverseArtifact } from './fetch';
+import { decodeBarsArtifact, fromColumns, type BarsArtifact, type UniverseArtifact } from './fetch';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
 import { ARTIFACTS, PipelineStateSchema, type PipelineState } from './shared/pipeline-state';
 
@@ -30,7 +30,8 @@ export interface FeaturesArtifact {
  */
 export async function featuresStep(state: PipelineState, deps: Deps): Promise<{ symbols: number; skipped: number }> {
   const universe = await deps.artifacts.get<UniverseArtifact>(state.runId, ARTIFACTS.universe);
-  const bars = await deps.artifacts.getMany<BarsArtifact>(state.runId, universe.usable.map(ARTIFACTS.bars));
+  const encoded = await deps.artifacts.getMany<Uint8Array>(state.runId, universe.usable.map(ARTIFACTS.bars));
+  const bars = new Map<string, BarsArtifact>([...encoded].map(([name, bytes]) => [name, decodeBarsArtifact(bytes)]));
   const engine = { columns: [...ENGINE_COLUMNS], rows: {} as Record<string, Array<number | null>> };
   const artifact: FeaturesArtifact = { features: [], skipped: [], engine };
   const benchmark = bars.get(ARTIFACTS.bars(deps.config.benchmark));

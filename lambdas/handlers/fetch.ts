@@ -8,7 +8,7 @@
  * date, field and value). The run goes on with the rest.
  *
  * Input: FetchInput (execution request + runId + start time). Output: the PipelineState every
- * later step receives. Artifacts: UNIVERSE, BARS#<symbol>.
+ * later step receives. Artifacts: UNIVERSE, BARS#<symbol> (bytes, encodeBarsArtifact), BENCHMARK_CLOSES.
  */
 import { hasValidatedBars, selectDecisionWindow, validateBarRows, type Bar, type ValidatedBars } from '../core/bars';
 import { newYorkDate, type TradingCalendar } from '../core/calendar';
@@ -37,7 +37,10 @@ export interface UniverseArtifact {
   quarantined: Quarantine[];
 }
 
-/** Artifact BARS#<symbol>: the decision window, columnar. Prices USD, volume shares. */
+/**
+ * Artifact BARS#<symbol>: the decision window, columnar. Prices USD, volume shares. Stored as the
+ * bytes of encodeBarsArtifact.
+ */
 export interface BarsArtifact {
   symbol: string;
   date: string[];
@@ -149,12 +152,15 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
     }
     bars.push({ name: ARTIFACTS.bars(symbol), data: toColumns(symbol, window.bars) });
   }
+  const usable = bars.filter((b) => b.name !== ARTIFACTS.benchmarkCloses).map((b) => (b.data as BarsArtifact).symbol);
+  // The bar windows go as bytes (encodeBarsArtifact): exact, and far cheaper to write and read than JSON numbers.
+  for (const entry of bars) if (entry.name !== ARTIFACTS.benchmarkCloses) entry.data = encodeBarsArtifact(entry.data as BarsArtifact);
 
   const now = deps.clock.now();
   const artifact: UniverseArtifact = {
     universe,
     benchmark: config.benchmark,
-    usable: bars.filter((b) => b.name !== ARTIFACTS.benchmarkCloses).map((b) => (b.data as BarsArtifact).symbol),
+    usable,
     quarantined,
   };
   await deps.artifacts.putMany(input.runId, [{ name: ARTIFACTS.universe, data: artifact }, ...bars], now);
@@ -247,3 +253,80 @@ export function fromColumns(artifact: BarsArtifact): Bar[] {
 export const createHandler = (getDeps: () => Deps) => makeStepHandler('fetch', FetchInputSchema, fetchStep, getDeps);
 /** Lambda entry point: deps from the function's environment. */
 export const handler = createHandler(lambdaDeps());
+
+/** First four bytes of an encoded BARS artifact (format version 1). */
+const BARS_MAGIC = 'BRS1';
+const BARS_DATE_BYTES = 10;
+const BARS_COLUMNS = ['open', 'high', 'low', 'close', 'volume'] as const;
+
+/**
+ * The bytes of a BARS#<symbol> artifact, format BRS1 (all integers and floats little-endian):
+ *   0  'BRS1'                 4 ASCII bytes
+ *   4  n                      uint32, the number of bars
+ *   8  L                      uint32, the UTF-8 length of the symbol
+ *   12 symbol                 L bytes
+ *   .. dates                  n × 10 ASCII bytes, YYYY-MM-DD
+ *   .. zero padding to a multiple of 8 bytes
+ *   .. open, high, low, close, volume: n float64 each, in that order
+ * Every number keeps its exact IEEE-754 value (JSON text would format and re-parse 90,000 of them a
+ * session). About 44 bytes a bar: 300 bars are 13 KB, far under the 400 KB item limit.
+ * @throws Error naming the field when the columns' lengths differ or a date is not YYYY-MM-DD.
+ */
+export function encodeBarsArtifact(artifact: BarsArtifact): Uint8Array {
+  const n = artifact.date.length;
+  for (const column of BARS_COLUMNS) {
+    if (artifact[column].length !== n) throw new Error(`BARS#${artifact.symbol}: ${column} has ${artifact[column].length} values for ${n} dates`);
+  }
+  const symbol = new TextEncoder().encode(artifact.symbol);
+  const datesAt = 12 + symbol.length;
+  const valuesAt = Math.ceil((datesAt + n * BARS_DATE_BYTES) / 8) * 8;
+  const bytes = new Uint8Array(valuesAt + BARS_COLUMNS.length * n * 8);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < 4; i++) bytes[i] = BARS_MAGIC.charCodeAt(i);
+  view.setUint32(4, n, true);
+  view.setUint32(8, symbol.length, true);
+  bytes.set(symbol, 12);
+  for (let i = 0; i < n; i++) {
+    const date = artifact.date[i]!;
+    if (date.length !== BARS_DATE_BYTES || !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`BARS#${artifact.symbol}: date[${i}] must be YYYY-MM-DD, got ${JSON.stringify(date)}`);
+    for (let k = 0; k < BARS_DATE_BYTES; k++) bytes[datesAt + i * BARS_DATE_BYTES + k] = date.charCodeAt(k);
+  }
+  BARS_COLUMNS.forEach((column, c) => {
+    const values = artifact[column];
+    const at = valuesAt + c * n * 8;
+    for (let i = 0; i < n; i++) view.setFloat64(at + i * 8, values[i]!, true);
+  });
+  return bytes;
+}
+
+/**
+ * The artifact encodeBarsArtifact encoded (exactly the same values).
+ * @throws Error when the bytes are not a complete BRS1 artifact (wrong tag, or a length that does not
+ *   match the counts in the header).
+ */
+export function decodeBarsArtifact(bytes: Uint8Array): BarsArtifact {
+  const fail = (why: string): never => {
+    throw new Error(`not a BARS artifact (format ${BARS_MAGIC}): ${why}`);
+  };
+  if (bytes.byteLength < 12) fail(`${bytes.byteLength} bytes`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
+  if (magic !== BARS_MAGIC) fail(`tag ${JSON.stringify(magic)}`);
+  const n = view.getUint32(4, true);
+  const symbolLength = view.getUint32(8, true);
+  const datesAt = 12 + symbolLength;
+  const valuesAt = Math.ceil((datesAt + n * BARS_DATE_BYTES) / 8) * 8;
+  const expected = valuesAt + BARS_COLUMNS.length * n * 8;
+  if (bytes.byteLength !== expected) fail(`${bytes.byteLength} bytes for ${n} bars (expected ${expected})`);
+  const symbol = new TextDecoder().decode(bytes.subarray(12, datesAt));
+  const dateText = new TextDecoder('ascii').decode(bytes.subarray(datesAt, datesAt + n * BARS_DATE_BYTES));
+  const date = new Array<string>(n);
+  for (let i = 0; i < n; i++) date[i] = dateText.slice(i * BARS_DATE_BYTES, (i + 1) * BARS_DATE_BYTES);
+  const column = (c: number): number[] => {
+    const values = new Array<number>(n);
+    const at = valuesAt + c * n * 8;
+    for (let i = 0; i < n; i++) values[i] = view.getFloat64(at + i * 8, true);
+    return values;
+  };
+  return { symbol, date, open: column(0), high: column(1), low: column(2), close: column(3), volume: column(4) };
+}

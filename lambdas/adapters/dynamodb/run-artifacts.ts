@@ -3,9 +3,10 @@
  * only a runId. Items expire through DynamoDB TTL.
  *
  *   pk = RUN#<runId>, sk = <artifact name> (e.g. UNIVERSE, BARS#AAPL, FEATURES, SCORES, DECISIONS)
- *   data = JSON text (an item must stay under DynamoDB's 400 KB limit)
+ *   data = JSON text, or bin = bytes for an artifact written as a Uint8Array (e.g. the binary
+ *   BARS#<symbol> columns); an item must stay under DynamoDB's 400 KB limit
  */
-import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Artifacts live this long after they are written (DynamoDB TTL), in days. */
 export const ARTIFACT_TTL_DAYS = 30;
@@ -28,8 +29,8 @@ export interface RunArtifactsOptions {
 export const OWN_WRITES_CACHED_RUNS = 2;
 
 export class DynamoRunArtifacts {
-  /** runId → artifact name → JSON text written (cacheOwnWrites), most recent run last. */
-  private readonly written = new Map<string, Map<string, string>>();
+  /** runId → artifact name → JSON text or bytes written (cacheOwnWrites), most recent run last. */
+  private readonly written = new Map<string, Map<string, string | Uint8Array>>();
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -39,8 +40,9 @@ export class DynamoRunArtifacts {
 
   /**
    * Stores one artifact (overwriting: a retried step rewrites the same content).
+   * @param data JSON-serializable data, or a Uint8Array stored as bytes (read back as a Uint8Array).
    * @param now the write time; TTL is now + ARTIFACT_TTL_DAYS.
-   * @throws Error naming the artifact when its JSON exceeds the item size limit.
+   * @throws Error naming the artifact when its JSON (or bytes) exceed the item size limit.
    */
   async put(runId: string, name: string, data: unknown, now: Date): Promise<void> {
     const item = this.item(runId, name, data, now);
@@ -71,12 +73,12 @@ export class DynamoRunArtifacts {
    */
   async get<T>(runId: string, name: string): Promise<T> {
     const own = this.written.get(runId)?.get(name);
-    if (own !== undefined) return JSON.parse(own) as T;
+    if (own !== undefined) return fromStored(own) as T;
     const out = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: name }, ConsistentRead: true }),
     );
     if (!out.Item) throw new Error(`artifact ${name} of run ${runId} not found`);
-    return JSON.parse(out.Item.data as string) as T;
+    return fromItem(out.Item) as T;
   }
 
   /** Reads many artifacts (100 per BatchGetItem). Missing names are absent from the map. */
@@ -85,8 +87,8 @@ export class DynamoRunArtifacts {
     const own = this.written.get(runId);
     if (own !== undefined) {
       for (const name of names) {
-        const text = own.get(name);
-        if (text !== undefined) result.set(name, JSON.parse(text) as T);
+        const stored = own.get(name);
+        if (stored !== undefined) result.set(name, fromStored(stored) as T);
       }
       names = names.filter((name) => !result.has(name));
     }
@@ -97,12 +99,52 @@ export class DynamoRunArtifacts {
         const out = await this.db.send(
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
         );
-        for (const item of out.Responses?.[this.tableName] ?? []) result.set(item.sk as string, JSON.parse(item.data as string) as T);
+        for (const item of out.Responses?.[this.tableName] ?? []) result.set(item.sk as string, fromItem(item) as T);
         keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
         if (keys.length) await sleep(50 * 2 ** attempt);
       }
     }
     return result;
+  }
+
+  /**
+   * Deletes the artifacts of `runId` whose TTL (`expiresAt`, epoch seconds) has passed at `now`, as
+   * DynamoDB's TTL would: for a store without TTL (the local runner's dynalite).
+   * @returns how many were deleted, and how many of the run's artifacts remain (not expired yet).
+   */
+  async deleteExpired(runId: string, now: Date): Promise<{ deleted: number; remaining: number }> {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const expired: string[] = [];
+    let remaining = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `RUN#${runId}` },
+          ProjectionExpression: 'sk, expiresAt',
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        if (typeof item.expiresAt === 'number' && item.expiresAt <= nowSeconds) expired.push(item.sk as string);
+        else remaining++;
+      }
+      start = out.LastEvaluatedKey as Record<string, unknown> | undefined;
+    } while (start);
+    this.forget(runId, expired);
+    for (let i = 0; i < expired.length; i += 25) {
+      let requests = expired.slice(i, i + 25).map((sk) => ({ DeleteRequest: { Key: { pk: `RUN#${runId}`, sk } } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`RunArtifacts: ${requests.length} deletes still unprocessed after retries`);
+        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (requests.length) await sleep(50 * 2 ** attempt);
+      }
+    }
+    return { deleted: expired.length, remaining };
   }
 
   /** Drops what this instance remembers of `names` of `runId` (before a write whose outcome is not known yet). */
@@ -120,16 +162,32 @@ export class DynamoRunArtifacts {
       this.written.set(runId, own);
       while (this.written.size > OWN_WRITES_CACHED_RUNS) this.written.delete(this.written.keys().next().value as string);
     }
-    for (const item of items) own.set(item.sk as string, item.data as string);
+    for (const item of items) own.set(item.sk as string, item.bin instanceof Uint8Array ? item.bin.slice() : (item.data as string));
   }
 
   private item(runId: string, name: string, data: unknown, now: Date): Record<string, unknown> {
+    const expiresAt = Math.floor(now.getTime() / 1000) + ARTIFACT_TTL_DAYS * 86_400;
+    if (data instanceof Uint8Array) {
+      if (data.byteLength > MAX_ITEM_BYTES) throw new Error(`artifact ${name} of run ${runId} is ${data.byteLength} bytes, over the ${MAX_ITEM_BYTES}-byte item limit`);
+      return { pk: `RUN#${runId}`, sk: name, bin: data.slice(), expiresAt };
+    }
     const json = JSON.stringify(data);
     // DynamoDB sizes strings in UTF-8 bytes; json.length counts UTF-16 units and undercounts non-ASCII text.
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > MAX_ITEM_BYTES) throw new Error(`artifact ${name} of run ${runId} is ${bytes} bytes, over the ${MAX_ITEM_BYTES}-byte item limit`);
-    return { pk: `RUN#${runId}`, sk: name, data: json, expiresAt: Math.floor(now.getTime() / 1000) + ARTIFACT_TTL_DAYS * 86_400 };
+    return { pk: `RUN#${runId}`, sk: name, data: json, expiresAt };
   }
+}
+
+/** An artifact as this instance wrote it: JSON text parsed afresh, or a copy of the bytes. */
+function fromStored(stored: string | Uint8Array): unknown {
+  return typeof stored === 'string' ? JSON.parse(stored) : stored.slice();
+}
+
+/** An artifact from its item: the bytes of `bin`, else the JSON of `data`. */
+function fromItem(item: Record<string, unknown>): unknown {
+  if (item.bin instanceof Uint8Array) return item.bin;
+  return JSON.parse(item.data as string);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -269,6 +269,38 @@ describe('DynamoRunArtifacts', () => {
     await expect(a.putMany('run-1', [{ name: 'BARS#BIG', data: big }], now)).rejects.toThrow(/BARS#BIG.*run-1/);
   });
 
+  test('an artifact written as bytes is stored as a binary attribute and read back as the same bytes', async () => {
+    const a = artifacts();
+    const bytes = Uint8Array.from({ length: 1000 }, (_, i) => (i * 37) % 256);
+    await a.put('run-1', 'BARS#AAPL', bytes, now);
+    await a.putMany('run-1', [{ name: 'BARS#MSFT', data: bytes.subarray(10, 20) }, { name: 'UNIVERSE', data: { usable: ['AAPL'] } }], now);
+    const raw = await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.runArtifacts, Key: { pk: 'RUN#run-1', sk: 'BARS#AAPL' } }));
+    expect(raw.Item?.bin).toBeInstanceOf(Uint8Array);
+    expect(raw.Item?.data).toBeUndefined();
+    expect(await a.get<Uint8Array>('run-1', 'BARS#AAPL')).toEqual(bytes);
+    const many = await a.getMany<unknown>('run-1', ['BARS#AAPL', 'BARS#MSFT', 'UNIVERSE']);
+    expect(many.get('BARS#MSFT')).toEqual(bytes.subarray(10, 20));
+    expect(many.get('UNIVERSE')).toEqual({ usable: ['AAPL'] });
+    await expect(a.put('run-1', 'BARS#BIG', new Uint8Array(400_000), now)).rejects.toThrow('artifact BARS#BIG of run run-1 is 400000 bytes, over the 390000-byte item limit');
+  });
+
+  test('deleteExpired deletes a run\'s artifacts whose TTL has passed, as DynamoDB TTL would, and only those', async () => {
+    const a = artifacts();
+    const later = new Date(now.getTime() + 3_600_000);
+    await a.putMany('run-1', Array.from({ length: 30 }, (_, i) => ({ name: `BARS#S${i}`, data: { i } })), now);
+    await a.put('run-1', 'VERIFICATION', { ok: true }, later);
+    await a.put('run-2', 'UNIVERSE', { usable: [] }, now);
+    const ttl = ARTIFACT_TTL_DAYS * 86_400_000;
+    expect(await a.deleteExpired('run-1', new Date(now.getTime() + ttl - 1000))).toEqual({ deleted: 0, remaining: 31 });
+    expect(await a.deleteExpired('run-1', new Date(now.getTime() + ttl))).toEqual({ deleted: 30, remaining: 1 });
+    expect((await a.getMany('run-1', ['BARS#S0', 'BARS#S29', 'VERIFICATION'])).size).toBe(1);
+    expect(await a.deleteExpired('run-1', new Date(later.getTime() + ttl))).toEqual({ deleted: 1, remaining: 0 });
+    await expect(a.get('run-1', 'VERIFICATION')).rejects.toThrow(/not found/);
+    // Other runs are untouched.
+    expect(await a.get('run-2', 'UNIVERSE')).toEqual({ usable: [] });
+    expect(await a.deleteExpired('run-9', later)).toEqual({ deleted: 0, remaining: 0 });
+  });
+
   test('the size limit counts bytes, not characters (multi-byte text cannot slip past the guard)', async () => {
     // 150,000 euro signs: 150,002 JSON characters but 450,002 UTF-8 bytes, over DynamoDB's 400 KB.
     const wide = '€'.repeat(150_000);

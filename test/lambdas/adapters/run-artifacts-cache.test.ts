@@ -59,6 +59,22 @@ describe('DynamoRunArtifacts: cacheOwnWrites', () => {
     expect(await plain.get('run-1', 'FEATURES')).toEqual({ rows: [], skipped: ['X'] });
   });
 
+  it('answers bytes from memory as copies equal to what the table holds', async () => {
+    const { client, counter } = countingClient(dynamo.db);
+    const cached = new DynamoRunArtifacts(client, dynamo.tables.runArtifacts, { cacheOwnWrites: true });
+    const plain = new DynamoRunArtifacts(dynamo.db, dynamo.tables.runArtifacts);
+    const bytes = Uint8Array.from([1, 2, 3, 250]);
+    await cached.putMany('run-1', [{ name: 'BARS#A', data: bytes }], NOW);
+    bytes[0] = 99; // the caller's buffer is not what was stored
+    const readsBefore = counter.reads;
+    const first = await cached.get<Uint8Array>('run-1', 'BARS#A');
+    expect(first).toEqual(Uint8Array.from([1, 2, 3, 250]));
+    expect(await plain.get<Uint8Array>('run-1', 'BARS#A')).toEqual(first);
+    first[1] = 77; // nor can a reader change the next read
+    expect((await cached.getMany<Uint8Array>('run-1', ['BARS#A'])).get('BARS#A')).toEqual(Uint8Array.from([1, 2, 3, 250]));
+    expect(counter.reads).toBe(readsBefore);
+  });
+
   it('reads names it did not write, and other runs, from the table; a missing artifact is still an error', async () => {
     const { client, counter } = countingClient(dynamo.db);
     const cached = new DynamoRunArtifacts(client, dynamo.tables.runArtifacts, { cacheOwnWrites: true });

@@ -8,8 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { createDocumentClient, localTableNames } from '../../../lambdas/adapters/dynamodb/client';
-import { DynamoRunArtifacts } from '../../../lambdas/adapters/dynamodb/run-artifacts';
 import type { RawBarRow } from '../../../lambdas/core/bars';
 import { deriveClientOrderId } from '../../../lambdas/core/client-order-id';
 import { INITIAL_TRADING_STATE } from '../../../lambdas/core/kill-switch';
@@ -19,8 +17,7 @@ import { recordSessionDrift, simulateBacktestFills, type DriftArtifact, type Ses
 import { ARTIFACTS, type PipelineState } from '../../../lambdas/handlers/shared/pipeline-state';
 import { BrokerError, type MarketDataPort } from '../../../lambdas/ports';
 import type { RangeReport } from '../../../local/report';
-import { runLocal } from '../../../local/runner';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo } from '../../../local/dynalite';
+import { runLocal, type LocalRunOptions } from '../../../local/runner';
 import { bundledRun } from '../../support/local-run';
 import { entryOrder } from '../../support/orders';
 import { decisionsArtifact, entryDecision, startHandlerHarness, type HandlerHarness, type PlannedEntry } from '../../support/fake-broker';
@@ -288,17 +285,12 @@ describe('a local paper run: the live side is the backtest engine, so the drift 
   let day2: RangeReport;
   const drifts: SessionDrift[] = [];
   beforeAll(async () => {
-    day1 = await runLocal(bundledRun(['2016-06-20'], config, stateDir));
-    day2 = await runLocal(bundledRun(['2016-06-21'], { ...config, endOfDayFlatten: true }, stateDir));
-    const dynamo = await startLocalDynamo(join(stateDir, 'dynamodb'));
-    const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-    try {
-      const artifacts = new DynamoRunArtifacts(db, localTableNames().runArtifacts);
-      for (const report of [day1, day2]) drifts.push(await artifacts.get<SessionDrift>(report.days[0]!.runId, ARTIFACTS.drift));
-    } finally {
-      db.destroy();
-      await dynamo.stop();
-    }
+    // The run artifacts live in the run's memory: read each session's DRIFT as it ends.
+    const onSession: LocalRunOptions['onSession'] = async (report, { artifacts }) => {
+      drifts.push(await artifacts.get<SessionDrift>(report.runId, ARTIFACTS.drift));
+    };
+    day1 = await runLocal(bundledRun(['2016-06-20'], config, stateDir, { onSession }));
+    day2 = await runLocal(bundledRun(['2016-06-21'], { ...config, endOfDayFlatten: true }, stateDir, { onSession }));
   });
   afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 

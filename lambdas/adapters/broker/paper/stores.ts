@@ -4,7 +4,8 @@
  * expected version is stale, so two writers cannot silently overwrite each other.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../../dynamodb/client';
@@ -45,11 +46,17 @@ export class FilePaperAccountStore implements PaperAccountStore {
    * no undefined fields), so the text written parses back to an equal state. The state is shared
    * with the caller, which must not mutate it (the paper engine copies before any change).
    */
+  private cached: { key: string; value: { state: PaperState; version: number } } | undefined;
+
   constructor(private readonly file: string) {}
 
-  private async fileKey(): Promise<string | undefined> {
+  /**
+   * The file's version key. A synchronous stat: the account is read some 70 times a session, and a
+   * stat is microseconds, less than the thread-pool round trip of an asynchronous one.
+   */
+  private fileKey(): string | undefined {
     try {
-      const st = await stat(this.file, { bigint: true });
+      const st = statSync(this.file, { bigint: true });
       return `${st.ino}:${st.size}:${st.mtimeNs}`;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -58,7 +65,7 @@ export class FilePaperAccountStore implements PaperAccountStore {
   }
 
   async load(): Promise<{ state: PaperState; version: number } | undefined> {
-    const key = await this.fileKey();
+    const key = this.fileKey();
     if (key === undefined) return undefined;
     if (this.cached?.key === key) return this.cached.value;
     let text: string;
@@ -72,7 +79,7 @@ export class FilePaperAccountStore implements PaperAccountStore {
       const parsed = JSON.parse(text) as { version: number; state: PaperState };
       if (typeof parsed.version !== 'number' || parsed.state?.schema !== 1) throw new Error('unexpected shape');
       // Only cache what the key still describes (the file may have changed between stat and read).
-      if ((await this.fileKey()) === key) this.cached = { key, value: parsed };
+      if (this.fileKey() === key) this.cached = { key, value: parsed };
       return parsed;
     } catch (error) {
       throw new Error(`paper account file ${this.file} is corrupt (${(error as Error).message}); restore it or use a new --state-dir`);
@@ -90,10 +97,12 @@ export class FilePaperAccountStore implements PaperAccountStore {
       const tmp = `${this.file}.${process.pid}.${randomUUID()}.tmp`;
       try {
         // Compact JSON: the file holds the account's whole history, rewritten on every save.
-        await writeFile(tmp, JSON.stringify({ version, state }));
-        await rename(tmp, this.file);
+        // Written synchronously (a save is a few hundred microseconds of page-cache writes; the
+        // asynchronous calls spent more waiting for the thread pool), then renamed into place.
+        writeFileSync(tmp, JSON.stringify({ version, state }));
+        renameSync(tmp, this.file);
         this.cached = undefined;
-        const key = await this.fileKey();
+        const key = this.fileKey();
         if (key !== undefined) this.cached = { key, value: { state, version } };
       } catch (error) {
         await rm(tmp, { force: true });
