@@ -192,11 +192,15 @@ export class DynamoOrderLedger {
     else listing.splice(lo, 0, value);
   }
 
-  /** Every item whose sort key starts with `prefix`, ascending; fresh objects on every call. */
+  /**
+   * Every item whose sort key starts with `prefix`, ascending. With `cacheListings` the kept items
+   * themselves: callers must copy before handing them out (toOrder/toFill do).
+   */
   private async queryPrefix(prefix: string): Promise<Record<string, unknown>[]> {
     if (!this.options.cacheListings) return this.queryAll(prefix);
     const cached = this.listings.get(prefix);
-    if (cached !== undefined) return cached.map(copyItem);
+    // Kept items are handed out as they are: listOrders/listFills copy them (toOrder/toFill).
+    if (cached !== undefined) return cached;
     const epoch = this.writeEpoch;
     const quiet = this.writesInFlight === 0;
     const items = await this.queryAll(prefix);
@@ -234,13 +238,21 @@ function copyItem(item: Record<string, unknown>): Record<string, unknown> {
   return copy;
 }
 
+/** The record of an item: a fresh object (nested values copied too) without the key attributes. */
+function recordOf(item: Record<string, unknown>, into: Record<string, unknown>): Record<string, unknown> {
+  for (const key in item) {
+    if (key === 'pk' || key === 'sk' || key === 'kind') continue;
+    const value = item[key];
+    into[key] = typeof value === 'object' && value !== null ? structuredClone(value) : value;
+  }
+  return into;
+}
+
 function toOrder(item: Record<string, unknown>): LedgerOrder {
-  const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
-  return rest as unknown as LedgerOrder;
+  return recordOf(item, {}) as unknown as LedgerOrder;
 }
 
 function toFill(item: Record<string, unknown>): LedgerFill {
-  const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
   // Fills written before execution ids were stored carry none.
-  return { executionId: null, ...rest } as unknown as LedgerFill;
+  return recordOf(item, { executionId: null }) as unknown as LedgerFill;
 }

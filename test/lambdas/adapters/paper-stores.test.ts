@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newPaperState, submitOrder, type PaperState } from '../../../lambdas/adapters/broker/paper/engine';
-import { DynamoPaperAccountStore, FilePaperAccountStore } from '../../../lambdas/adapters/broker/paper/stores';
+import { cancelOrder, newPaperState, processSession, submitOrder, type PaperState } from '../../../lambdas/adapters/broker/paper/engine';
+import { accountJson, DynamoPaperAccountStore, FilePaperAccountStore } from '../../../lambdas/adapters/broker/paper/stores';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
 
 /** A state with an order in it, so a round trip has something to lose. */
@@ -20,6 +20,33 @@ function sampleState(cash = '100000.25'): PaperState {
 }
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'paper-store-'));
+
+describe('accountJson (the file store\'s serializer)', () => {
+  it('is exactly JSON.stringify({ version, state }) for states with shared frozen history, save after save', () => {
+    const mon = { date: '2018-02-05', openUtc: '2018-02-05T14:30:00Z', closeUtc: '2018-02-05T21:00:00Z' };
+    const tue = { date: '2018-02-06', openUtc: '2018-02-06T14:30:00Z', closeUtc: '2018-02-06T21:00:00Z' };
+    const bar = (date: string, low: number) => ({ date, open: 100, high: 101, low, close: 100.5, volume: 1e6 });
+    let state = sampleState();
+    const states = [state];
+    state = processSession(state, mon, (s) => (s === 'AAA' ? bar(mon.date, 99) : undefined));
+    states.push(state);
+    state = submitOrder(
+      state,
+      { clientOrderId: 'c2', symbol: 'AAA', side: 'sell', type: 'limit', timeInForce: 'day', orderClass: 'simple', qty: '5', limitPrice: '150' },
+      { now: '2018-02-06T14:00:00.000Z', eligibleFrom: tue.date, marketOpen: false, knownSymbol: true, referencePrice: '100' },
+    ).state;
+    states.push(state);
+    state = cancelOrder(state, state.orders.find((o) => o.clientOrderId === 'c2')!.id, '2018-02-06T14:10:00.000Z');
+    states.push(state);
+    state = processSession(state, tue, (s) => (s === 'AAA' ? bar(tue.date, 90) : undefined)); // the stop leg fills
+    states.push(state);
+    expect(state.orders.some((o) => Object.isFrozen(o))).toBe(true);
+    states.forEach((s, i) => {
+      expect(accountJson(i + 1, s)).toBe(JSON.stringify({ version: i + 1, state: s }));
+      expect(accountJson(i + 1, s)).toBe(JSON.stringify({ version: i + 1, state: s })); // again, from the remembered text
+    });
+  });
+});
 
 describe('FilePaperAccountStore', () => {
   it('answers undefined when the file (or its folder) does not exist', async () => {

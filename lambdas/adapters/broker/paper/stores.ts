@@ -99,7 +99,7 @@ export class FilePaperAccountStore implements PaperAccountStore {
         // Compact JSON: the file holds the account's whole history, rewritten on every save.
         // Written synchronously (a save is a few hundred microseconds of page-cache writes; the
         // asynchronous calls spent more waiting for the thread pool), then renamed into place.
-        writeFileSync(tmp, JSON.stringify({ version, state }));
+        writeFileSync(tmp, accountJson(version, state));
         renameSync(tmp, this.file);
         this.cached = undefined;
         const key = this.fileKey();
@@ -111,6 +111,35 @@ export class FilePaperAccountStore implements PaperAccountStore {
       return version;
     });
   }
+}
+
+/** JSON text of frozen orders and executions (never changed again: engine copyForChange), by object. */
+const frozenJson = new WeakMap<object, string>();
+
+/** `JSON.stringify(value)`, remembered for a frozen object. */
+function itemJson(value: unknown): string {
+  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return JSON.stringify(value) ?? 'null';
+  let text = frozenJson.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    frozenJson.set(value, text);
+  }
+  return text;
+}
+
+/**
+ * Exactly `JSON.stringify({ version, state })`, with the text of each frozen order and execution
+ * serialized once and reused: the account keeps its whole history and is saved several times a
+ * session, and serializing thousands of unchanged orders again on every save dominated long replays.
+ */
+export function accountJson(version: number, state: PaperState): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(state)) {
+    if (value === undefined) continue;
+    const text = (key === 'orders' || key === 'executions') && Array.isArray(value) ? `[${value.map((item: unknown) => itemJson(item)).join(',')}]` : JSON.stringify(value);
+    parts.push(`${JSON.stringify(key)}:${text}`);
+  }
+  return `{"version":${JSON.stringify(version)},"state":{${parts.join(',')}}}`;
 }
 
 /** Paper account as one DynamoDB item (pk PAPER, sk ACCOUNT#<id>); must stay under 400 KB. */
