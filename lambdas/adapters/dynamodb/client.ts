@@ -3,7 +3,7 @@
  * in Lambda (real DynamoDB) and locally (dynalite on loopback): only the endpoint differs.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { TABLES, type TableKey } from './tables';
 
 /** Physical table name per logical table. */
@@ -57,4 +57,41 @@ export function localTableNames(): TableNames {
 /** True for DynamoDB's conditional-check failure, whichever client layer raised it. */
 export function isConditionalCheckFailed(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Every item a Query returns, following LastEvaluatedKey through all its pages (a page stops at
+ * 1 MB), in key order.
+ * @param input the Query's parameters (without ExclusiveStartKey).
+ */
+export async function queryAllItems(db: DynamoDBDocumentClient, input: Omit<QueryCommandInput, 'ExclusiveStartKey'>): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db.send(new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    for (const item of out.Items ?? []) items.push(item as Record<string, unknown>);
+    start = out.LastEvaluatedKey as Record<string, unknown> | undefined;
+  } while (start);
+  return items;
+}
+
+/** One put or delete of a BatchWriteItem. */
+export type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
+
+/**
+ * Sends `requests` to `tableName` with BatchWriteItem, 25 per call (DynamoDB's limit), resending
+ * unprocessed ones with exponential backoff (50 ms × 2^attempt).
+ * @param what names the writer in the error (e.g. `RunArtifacts`).
+ * @throws Error naming `what` when requests are still unprocessed after 9 attempts; any SDK error.
+ */
+export async function batchWriteAll(db: DynamoDBDocumentClient, tableName: string, requests: readonly WriteRequest[], what: string): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending = requests.slice(i, i + 25);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error(`${what}: ${pending.length} items still unprocessed after retries`);
+      const out = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as WriteRequest[] } }));
+      pending = (out.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
+      if (pending.length) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
 }

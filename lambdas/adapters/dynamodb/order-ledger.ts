@@ -9,10 +9,10 @@
  *                                              execution id; a replayed execution maps to the same
  *                                              key, so recording it again is a no-op
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { LedgerFill, LedgerOrder } from '../../core/ledger';
-import { isConditionalCheckFailed } from './client';
+import { isConditionalCheckFailed, queryAllItems } from './client';
 
 /** Thrown when a conditional update lost a race (the record's version moved on). */
 export class VersionConflictError extends Error {
@@ -208,23 +208,13 @@ export class DynamoOrderLedger {
     return items;
   }
 
-  private async queryAll(prefix: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': this.pk, ':prefix': prefix },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...((out.Items ?? []) as Record<string, unknown>[]));
-      start = out.LastEvaluatedKey as Record<string, unknown> | undefined;
-    } while (start);
-    return items;
+  private queryAll(prefix: string): Promise<Record<string, unknown>[]> {
+    return queryAllItems(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': this.pk, ':prefix': prefix },
+      ConsistentRead: true,
+    });
   }
 }
 

@@ -12,7 +12,8 @@
  *
  * Writes are idempotent: a retried risk check rewrites the same keys with the same content.
  */
-import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll, queryAllItems } from './client';
 import type { EffectiveTradingState } from '../../core/kill-switch';
 import type { LimitReading, RiskDecision, RiskMetrics } from '../../core/risk/kernel';
 
@@ -73,41 +74,26 @@ export class DynamoRiskAudit {
         ...d,
       })),
     ];
-    for (let i = 0; i < items.length; i += 25) {
-      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`RiskAudit: ${requests.length} items still unprocessed after retries`);
-        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
-        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-        if (requests.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-      }
-    }
+    await batchWriteAll(this.db, this.tableName, items.map((Item) => ({ PutRequest: { Item } })), 'RiskAudit');
   }
 
   /** Every audited decision and run state of one session, in key order. */
   async listSession(tradingDate: string): Promise<{ states: AuditedRunState[]; decisions: AuditedDecision[] }> {
     const states: AuditedRunState[] = [];
     const decisions: AuditedDecision[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': this.pk(tradingDate) },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        if (item.type === 'STATE') states.push(JSON.parse(String(item.data)) as AuditedRunState);
-        else {
-          const { pk: _pk, sk: _sk, type: _type, ...rest } = item;
-          decisions.push(rest as AuditedDecision);
-        }
+    const items = await queryAllItems(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': this.pk(tradingDate) },
+      ConsistentRead: true,
+    });
+    for (const item of items) {
+      if (item.type === 'STATE') states.push(JSON.parse(String(item.data)) as AuditedRunState);
+      else {
+        const { pk: _pk, sk: _sk, type: _type, ...rest } = item;
+        decisions.push(rest as unknown as AuditedDecision);
       }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    }
     return { states, decisions };
   }
 }

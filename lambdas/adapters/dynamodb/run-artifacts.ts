@@ -6,7 +6,8 @@
  *   data = JSON text, or bin = bytes for an artifact written as a Uint8Array (e.g. the binary
  *   BARS#<symbol> columns); an item must stay under DynamoDB's 400 KB limit
  */
-import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll, queryAllItems } from './client';
 
 /** Artifacts live this long after they are written (DynamoDB TTL), in days. */
 export const ARTIFACT_TTL_DAYS = 30;
@@ -56,13 +57,7 @@ export class DynamoRunArtifacts {
     for (let i = 0; i < entries.length; i += 25) {
       const items = entries.slice(i, i + 25).map((e) => this.item(runId, e.name, e.data, now));
       this.forget(runId, items.map((item) => item.sk as string));
-      let requests = items.map((item) => ({ PutRequest: { Item: item } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`RunArtifacts: ${requests.length} items still unprocessed after retries`);
-        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
-        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-        if (requests.length) await sleep(50 * 2 ** attempt);
-      }
+      await batchWriteAll(this.db, this.tableName, items.map((item) => ({ PutRequest: { Item: item } })), 'RunArtifacts');
       this.remember(runId, items);
     }
   }
@@ -114,36 +109,17 @@ export class DynamoRunArtifacts {
    */
   async deleteExpired(runId: string, now: Date): Promise<{ deleted: number; remaining: number }> {
     const nowSeconds = Math.floor(now.getTime() / 1000);
-    const expired: string[] = [];
-    let remaining = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `RUN#${runId}` },
-          ProjectionExpression: 'sk, expiresAt',
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        if (typeof item.expiresAt === 'number' && item.expiresAt <= nowSeconds) expired.push(item.sk as string);
-        else remaining++;
-      }
-      start = out.LastEvaluatedKey as Record<string, unknown> | undefined;
-    } while (start);
+    const items = await queryAllItems(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `RUN#${runId}` },
+      ProjectionExpression: 'sk, expiresAt',
+      ConsistentRead: true,
+    });
+    const expired = items.filter((item) => typeof item.expiresAt === 'number' && item.expiresAt <= nowSeconds).map((item) => item.sk as string);
+    const remaining = items.length - expired.length;
     this.forget(runId, expired);
-    for (let i = 0; i < expired.length; i += 25) {
-      let requests = expired.slice(i, i + 25).map((sk) => ({ DeleteRequest: { Key: { pk: `RUN#${runId}`, sk } } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`RunArtifacts: ${requests.length} deletes still unprocessed after retries`);
-        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
-        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-        if (requests.length) await sleep(50 * 2 ** attempt);
-      }
-    }
+    await batchWriteAll(this.db, this.tableName, expired.map((sk) => ({ DeleteRequest: { Key: { pk: `RUN#${runId}`, sk } } })), 'RunArtifacts');
     return { deleted: expired.length, remaining };
   }
 
