@@ -12,7 +12,7 @@
  *   before cancel-verify really waits until 15 minutes after the close.
  *
  * State directory layout:
- *   dynamodb/            dynalite (LevelDB) — order ledger, trading state, risk audit
+ *   dynamodb/            dynalite (LevelDB) — order ledger, trading state, risk audit, run artifacts
  *   kill-switch.json     the kill-switch parameter (ARMED on first use; HALTED for Alpaca live)
  *   alerts.jsonl         every alert, one JSON object per line
  *   paper-account.json   paper only: the paper broker's account (cash, positions, orders, executions)
@@ -21,9 +21,10 @@
  *   market-data-cache/   --market-data alphavantage|alpaca: fetched bars, <source>/<SYMBOL>.json
  *
  * Run artifacts (the bars, features, scores and decisions the steps of one execution pass each other
- * by runId) live in a second dynalite held in memory: an execution never outlives its process, and
- * persisting about a megabyte of bars per session made a long replay write gigabytes. As in AWS they
- * expire ARTIFACT_TTL_DAYS after they were written (on the run's clock), so memory stays bounded.
+ * by runId) are in dynalite too, but the bar windows (BARS#<symbol>, about 1 MB a session, read only
+ * by the same execution's features step) are in a second dynalite held in memory: persisting them
+ * made a long replay write gigabytes. As in AWS, artifacts expire ARTIFACT_TTL_DAYS after they were
+ * written (on the run's clock), so the state directory and memory stay bounded.
  *
  * Market data (`--market-data`, createLocalMarketData): `csv` (default) reads --data-dir;
  * `alphavantage` and `alpaca` fetch from the API (keys from the environment: ALPHAVANTAGE_API_KEY, or
@@ -73,6 +74,7 @@ import * as predict from '../lambdas/handlers/predict';
 import * as riskCheck from '../lambdas/handlers/risk-check';
 import type { BrokerPort, CalendarPort, MarketDataPort } from '../lambdas/ports';
 import type { Deps } from '../lambdas/wiring/deps';
+import { ARTIFACTS } from '../lambdas/handlers/shared/pipeline-state';
 import { executeLocally, loadAsl, type LocalClock, type LocalTask } from './asl';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo, type LocalDynamo } from './dynalite';
 import { buildRangeSummary, buildSessionReport, type RangeReport, type SessionReport } from './report';
@@ -144,9 +146,10 @@ export interface LocalRunOptions {
   /** Starting cash of a new paper account, USD (paper runs only). */
   initialCash: string;
   /**
-   * Called after each session with its report, and the run artifacts store (in memory: the session's
-   * artifacts can be read here, e.g. `artifacts.get(report.runId, ARTIFACTS.drift)`; they expire
-   * ARTIFACT_TTL_DAYS later on the run's clock, and are gone when the run ends). Awaited.
+   * Called after each session with its report, and the run artifacts store: the session's artifacts
+   * can be read here, e.g. `artifacts.get(report.runId, ARTIFACTS.drift)` (they expire
+   * ARTIFACT_TTL_DAYS later on the run's clock; the BARS#<symbol> windows are gone when the run
+   * ends). Awaited.
    */
   onSession?: (report: SessionReport, run: { artifacts: Pick<DynamoRunArtifacts, 'get' | 'getMany'> }) => void | Promise<void>;
   /** Print one line per state-machine step as it finishes (single-session runs). */
@@ -309,7 +312,11 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
     const tables = localTableNames();
     const scratchDb = createDocumentClient({ endpoint: scratch.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: scratch.requestHandler });
     // The only writer of its runs' artifacts: a step reads what an earlier step wrote from memory.
-    const artifacts = new DynamoRunArtifacts(scratchDb, tables.runArtifacts, { cacheOwnWrites: true });
+    // The bar windows (BARS#<symbol>) go to the in-memory dynalite, the rest to the state directory.
+    const artifacts = new DynamoRunArtifacts(db, tables.runArtifacts, {
+      cacheOwnWrites: true,
+      transient: { db: scratchDb, isTransient: (name) => name.startsWith(ARTIFACTS.bars('')) },
+    });
     /** Runs whose artifacts are not all expired yet, oldest first. */
     const unexpired: string[] = [];
     const killSwitch = new LocalFileKillSwitch(join(stateDir, 'kill-switch.json'), clock);

@@ -1,8 +1,9 @@
 /**
- * The local run keeps its run artifacts in an in-memory dynalite and expires them as DynamoDB's TTL
- * would, on the run's clock: a session's artifacts can be read while it ends and for
- * ARTIFACT_TTL_DAYS after, then they are gone, so a long replay holds about a month of them; and
- * none are written under the state directory (a 1,000-session replay used to leave 7.5 GB there).
+ * The local run expires its run artifacts as DynamoDB's TTL would, on the run's clock: a session's
+ * artifacts can be read while it ends and for ARTIFACT_TTL_DAYS after, then they are gone, so a long
+ * replay holds about a month of them. The bulky BARS#<symbol> windows live in an in-memory dynalite
+ * and never reach the state directory (a 1,000-session replay used to leave 7.5 GB there); the other
+ * artifacts are persisted there, so a later process can read them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { bundledRun, ROOT } from '../support/local-run';
 describe('local run artifacts: in memory, expired on the run clock', { timeout: 300_000 }, () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'tp-expiry-'));
   /** For each session as it ends: which earlier runs' UNIVERSE artifacts can still be read. */
-  const readable: Array<{ date: string; runs: string[] }> = [];
+  const readable: Array<{ date: string; runs: string[]; barsRuns: string[] }> = [];
   const runIds: Array<{ date: string; runId: string }> = [];
   let result: RangeReport;
 
@@ -34,10 +35,12 @@ describe('local run artifacts: in memory, expired on the run clock', { timeout: 
         onSession: async (report, { artifacts }) => {
           runIds.push({ date: report.tradingDate, runId: report.runId });
           const runs: string[] = [];
+          const barsRuns: string[] = [];
           for (const { date, runId } of runIds) {
             if (await artifacts.get(runId, ARTIFACTS.universe).then(() => true, () => false)) runs.push(date);
+            if (await artifacts.get(runId, ARTIFACTS.bars('AAPL')).then(() => true, () => false)) barsRuns.push(date);
           }
-          readable.push({ date: report.tradingDate, runs });
+          readable.push({ date: report.tradingDate, runs, barsRuns });
         },
       }),
     );
@@ -61,15 +64,23 @@ describe('local run artifacts: in memory, expired on the run clock', { timeout: 
     expect(last.date).toBe('2016-07-12');
     expect(last.runs[0]).toBe('2016-06-13');
     expect(last.runs).toEqual(runIds.map((r) => r.date).filter((d) => d >= '2016-06-13'));
+    // The in-memory bar windows expire with them.
+    expect(readable.map((r) => r.barsRuns)).toEqual(readable.map((r) => r.runs));
   });
 
-  it('writes no run artifacts under the state directory', async () => {
+  it('persists the other artifacts of unexpired runs in the state directory, and never a bar window', async () => {
     const dynamo = await startLocalDynamo(join(stateDir, 'dynamodb'));
     const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const names = async (runId: string) => {
+      const out = await db.send(new QueryCommand({ TableName: localTableNames().runArtifacts, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `RUN#${runId}` } }));
+      return (out.Items ?? []).map((item) => item.sk as string);
+    };
     try {
+      expect(await names(runIds[0]!.runId)).toEqual([]); // expired and deleted
       for (const { runId } of runIds.slice(-3)) {
-        const out = await db.send(new QueryCommand({ TableName: localTableNames().runArtifacts, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `RUN#${runId}` } }));
-        expect(out.Items ?? []).toEqual([]);
+        const stored = await names(runId);
+        expect(stored).toEqual(expect.arrayContaining([ARTIFACTS.universe, ARTIFACTS.features, ARTIFACTS.decisions, ARTIFACTS.drift]));
+        expect(stored.filter((name) => name.startsWith('BARS#'))).toEqual([]);
       }
     } finally {
       db.destroy();

@@ -24,6 +24,13 @@ export interface RunArtifactsOptions {
    * names not written here, go to the table. Off by default (Lambda: each step is another function).
    */
   cacheOwnWrites?: boolean;
+  /**
+   * Another table client for the artifacts `isTransient` names: the local runner keeps the bulky
+   * BARS#<symbol> windows (about 1 MB a session, read only by the same execution's features step)
+   * in an in-memory dynalite, and everything else in the persisted one, where a later process can
+   * still read it (e.g. the report of a duplicate run reads the owning run's decisions).
+   */
+  transient?: { db: DynamoDBDocumentClient; isTransient: (name: string) => boolean };
 }
 
 /** Runs whose own writes are kept with `cacheOwnWrites` (a run and the one before it). */
@@ -48,7 +55,7 @@ export class DynamoRunArtifacts {
   async put(runId: string, name: string, data: unknown, now: Date): Promise<void> {
     const item = this.item(runId, name, data, now);
     this.forget(runId, [name]);
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    await this.clientFor(name).send(new PutCommand({ TableName: this.tableName, Item: item }));
     this.remember(runId, [item]);
   }
 
@@ -57,7 +64,10 @@ export class DynamoRunArtifacts {
     for (let i = 0; i < entries.length; i += 25) {
       const items = entries.slice(i, i + 25).map((e) => this.item(runId, e.name, e.data, now));
       this.forget(runId, items.map((item) => item.sk as string));
-      await batchWriteAll(this.db, this.tableName, items.map((item) => ({ PutRequest: { Item: item } })), 'RunArtifacts');
+      for (const [db, names] of this.route(items.map((item) => item.sk as string))) {
+        const requests = items.filter((item) => names.includes(item.sk as string)).map((item) => ({ PutRequest: { Item: item } }));
+        await batchWriteAll(db, this.tableName, requests, 'RunArtifacts');
+      }
       this.remember(runId, items);
     }
   }
@@ -69,7 +79,7 @@ export class DynamoRunArtifacts {
   async get<T>(runId: string, name: string): Promise<T> {
     const own = this.written.get(runId)?.get(name);
     if (own !== undefined) return fromStored(own) as T;
-    const out = await this.db.send(
+    const out = await this.clientFor(name).send(
       new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: name }, ConsistentRead: true }),
     );
     if (!out.Item) throw new Error(`artifact ${name} of run ${runId} not found`);
@@ -87,16 +97,16 @@ export class DynamoRunArtifacts {
       }
       names = names.filter((name) => !result.has(name));
     }
-    for (let i = 0; i < names.length; i += 100) {
-      let keys = names.slice(i, i + 100).map((name) => ({ pk: `RUN#${runId}`, sk: name }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`RunArtifacts: ${keys.length} keys still unprocessed after retries`);
-        const out = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of out.Responses?.[this.tableName] ?? []) result.set(item.sk as string, fromItem(item) as T);
-        keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
-        if (keys.length) await sleep(50 * 2 ** attempt);
+    for (const [db, routed] of this.route(names)) {
+      for (let i = 0; i < routed.length; i += 100) {
+        let keys = routed.slice(i, i + 100).map((name) => ({ pk: `RUN#${runId}`, sk: name }));
+        for (let attempt = 0; keys.length > 0; attempt++) {
+          if (attempt > 8) throw new Error(`RunArtifacts: ${keys.length} keys still unprocessed after retries`);
+          const out = await db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+          for (const item of out.Responses?.[this.tableName] ?? []) result.set(item.sk as string, fromItem(item) as T);
+          keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
+          if (keys.length) await sleep(50 * 2 ** attempt);
+        }
       }
     }
     return result;
@@ -109,18 +119,40 @@ export class DynamoRunArtifacts {
    */
   async deleteExpired(runId: string, now: Date): Promise<{ deleted: number; remaining: number }> {
     const nowSeconds = Math.floor(now.getTime() / 1000);
-    const items = await queryAllItems(this.db, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `RUN#${runId}` },
-      ProjectionExpression: 'sk, expiresAt',
-      ConsistentRead: true,
-    });
-    const expired = items.filter((item) => typeof item.expiresAt === 'number' && item.expiresAt <= nowSeconds).map((item) => item.sk as string);
-    const remaining = items.length - expired.length;
-    this.forget(runId, expired);
-    await batchWriteAll(this.db, this.tableName, expired.map((sk) => ({ DeleteRequest: { Key: { pk: `RUN#${runId}`, sk } } })), 'RunArtifacts');
-    return { deleted: expired.length, remaining };
+    const total = { deleted: 0, remaining: 0 };
+    for (const db of this.options.transient ? [this.db, this.options.transient.db] : [this.db]) {
+      const items = await queryAllItems(db, {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `RUN#${runId}` },
+        ProjectionExpression: 'sk, expiresAt',
+        ConsistentRead: true,
+      });
+      const expired = items.filter((item) => typeof item.expiresAt === 'number' && item.expiresAt <= nowSeconds).map((item) => item.sk as string);
+      this.forget(runId, expired);
+      await batchWriteAll(db, this.tableName, expired.map((sk) => ({ DeleteRequest: { Key: { pk: `RUN#${runId}`, sk } } })), 'RunArtifacts');
+      total.deleted += expired.length;
+      total.remaining += items.length - expired.length;
+    }
+    return total;
+  }
+
+  /** The table client holding artifact `name` (see RunArtifactsOptions.transient). */
+  private clientFor(name: string): DynamoDBDocumentClient {
+    const transient = this.options.transient;
+    return transient && transient.isTransient(name) ? transient.db : this.db;
+  }
+
+  /** `names` grouped by the client holding them (no empty group). */
+  private route(names: readonly string[]): Array<[DynamoDBDocumentClient, string[]]> {
+    const groups = new Map<DynamoDBDocumentClient, string[]>();
+    for (const name of names) {
+      const db = this.clientFor(name);
+      const group = groups.get(db);
+      if (group) group.push(name);
+      else groups.set(db, [name]);
+    }
+    return [...groups];
   }
 
   /** Drops what this instance remembers of `names` of `runId` (before a write whose outcome is not known yet). */
