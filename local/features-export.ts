@@ -16,6 +16,7 @@ import { validateBarRows, type Bar, type BarDefect } from '../lambdas/core/bars'
 import { isCalendarDate, TradingCalendar } from '../lambdas/core/calendar';
 import { checkBarSeries } from '../lambdas/core/data-quality';
 import { FeatureEngine } from '../lambdas/core/feature-engine/engine';
+import { engineInputOf } from '../lambdas/core/features';
 import { CsvMarketData } from '../lambdas/adapters/market-data/csv';
 import { CsvCalendar } from '../lambdas/adapters/calendar/csv-calendar';
 import { MarketDataError } from '../lambdas/ports';
@@ -139,15 +140,7 @@ export async function exportFeatures(options: FeatureExportOptions): Promise<Fea
         summary.skipped.push({ symbol, reason: 'no valid bars' });
         continue;
       }
-      const input = {
-        open: Float64Array.from(bars, (b) => b.open),
-        high: Float64Array.from(bars, (b) => b.high),
-        low: Float64Array.from(bars, (b) => b.low),
-        close: Float64Array.from(bars, (b) => b.close),
-        volume: Float64Array.from(bars, (b) => b.volume),
-        benchClose: bench.closes ? Float64Array.from(bars, (b) => bench.closes?.get(b.date) ?? Number.NaN) : null,
-      };
-      const { names, values } = engine.compute(input, n);
+      const { names, values } = engine.compute(engineInputOf(bars, bench.closes), n);
       if (!headerWritten) {
         summary.featureColumns = names.length;
         await write(csv, [...EXPORT_LEADING_COLUMNS, ...names]);

@@ -26,6 +26,7 @@ import { validateBarRows } from '../lambdas/core/bars';
 import { isCalendarDate, TradingCalendar } from '../lambdas/core/calendar';
 import { checkBarSeries } from '../lambdas/core/data-quality';
 import { FeatureEngine } from '../lambdas/core/feature-engine/engine';
+import { engineInputOf } from '../lambdas/core/features';
 import { parseModelBundle, type ModelBundle, type ValidationFold } from '../lambdas/core/model/artifact';
 import { DEFAULT_MODEL_FEATURES } from '../lambdas/core/model/features';
 import { loadRidge } from '../lambdas/core/model/ridge';
@@ -229,17 +230,7 @@ async function loadDataset(options: TrainOptions, io: TrainCliIo): Promise<Datas
     const defects = [...validated.defects, ...checkBarSeries(validated, calendar)];
     defectCount += defects.length;
     const n = bars.length;
-    const result = engine.compute(
-      {
-        open: Float64Array.from(bars, (b) => b.open),
-        high: Float64Array.from(bars, (b) => b.high),
-        low: Float64Array.from(bars, (b) => b.low),
-        close: Float64Array.from(bars, (b) => b.close),
-        volume: Float64Array.from(bars, (b) => b.volume),
-        benchClose: bench.closes ? Float64Array.from(bars, (b) => bench.closes?.get(b.date) ?? Number.NaN) : null,
-      },
-      n,
-    );
+    const result = engine.compute(engineInputOf(bars, bench.closes), n);
     series.push({
       symbol,
       dates: bars.map((b) => b.date),

@@ -10,6 +10,7 @@
  */
 import type { Bar } from './bars';
 import { FeatureEngine, type EngineResult } from './feature-engine/engine';
+import type { EngineInput } from './feature-engine/types';
 import { logReturns, rollingStdev, simpleReturn } from './indicators';
 
 /**
@@ -178,6 +179,23 @@ export interface FeatureRow {
  *   length as `bars`; null: no benchmark (those columns are null).
  * @throws as {@link computeFeatures}, and an Error when `benchClose` has the wrong length.
  */
+/**
+ * The feature engine's input for `bars` (ascending by date): open/high/low/close in USD and volume
+ * in shares as Float64Arrays, plus the benchmark's close on each bar's date (NaN where it has none),
+ * or null without a benchmark.
+ * @param benchClose the benchmark close aligned to `bars` (length bars.length), a lookup by date, or null.
+ */
+export function engineInputOf(bars: readonly Bar[], benchClose: Float64Array | ReadonlyMap<string, number> | null): EngineInput {
+  return {
+    open: Float64Array.from(bars, (b) => b.open),
+    high: Float64Array.from(bars, (b) => b.high),
+    low: Float64Array.from(bars, (b) => b.low),
+    close: Float64Array.from(bars, (b) => b.close),
+    volume: Float64Array.from(bars, (b) => b.volume),
+    benchClose: benchClose === null || benchClose instanceof Float64Array ? benchClose : Float64Array.from(bars, (b) => benchClose.get(b.date) ?? Number.NaN),
+  };
+}
+
 export function computeFeatureRow(symbol: string, bars: readonly Bar[], benchClose: Float64Array | null): FeatureRow {
   const where = `computeFeatures(${symbol})`;
   if (benchClose !== null && benchClose.length !== bars.length) {
@@ -202,15 +220,8 @@ export function computeFeatureRow(symbol: string, bars: readonly Bar[], benchClo
   }
 
   const n = bars.length;
-  const close = Float64Array.from(bars, (b) => b.close);
-  const input = {
-    open: Float64Array.from(bars, (b) => b.open),
-    high: Float64Array.from(bars, (b) => b.high),
-    low: Float64Array.from(bars, (b) => b.low),
-    close,
-    volume: Float64Array.from(bars, (b) => b.volume),
-    benchClose,
-  };
+  const input = engineInputOf(bars, benchClose);
+  const close = input.close;
 
   let features: SymbolFeatures;
   let engineRow: Array<number | null>;
