@@ -407,12 +407,10 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
         await venue.executionEnded();
       }
       await venue.endSession(session);
-      const t1 = performance.now(); const h1 = process.hrtime.bigint();
       const report = await buildSessionReport(
         { ...deps, broker: venue.reportBroker },
         { runId, tradingDate: date, alerts: alerts.published.slice(alertsBefore), faults: venue.faults.slice(faultsBefore), executionError },
       );
-      STEP_MS.report = (STEP_MS.report ?? 0) + performance.now() - t1; ((globalThis as any).STEP_WIN ??= []).push(['report', Number(h1 / 1000n), Number(process.hrtime.bigint() / 1000n)]);
       days.push(report);
       await options.onSession?.(report, { artifacts });
       // DynamoDB's TTL, on the run's clock: drop the artifacts of runs older than ARTIFACT_TTL_DAYS.
@@ -682,10 +680,9 @@ function describeStepOutput(name: string, output: unknown): string {
 }
 
 /** Adapts a middy Lambda handler to a local Task binding, with a minimal Lambda context. */
-export const STEP_MS: Record<string, number> = {};
-(globalThis as any).STEP_MS = STEP_MS;
 export function invoke(name: string, handler: (event: unknown, context: Context) => Promise<unknown>): LocalTask {
-  return async (input) => { const t0 = performance.now(); const h0 = process.hrtime.bigint(); try { return await handler(input, {
+  return (input) =>
+    handler(input, {
       functionName: `local-${name}`,
       functionVersion: '$LATEST',
       invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:local-${name}`,
@@ -698,7 +695,7 @@ export function invoke(name: string, handler: (event: unknown, context: Context)
       done: () => undefined,
       fail: () => undefined,
       succeed: () => undefined,
-    }); } finally { STEP_MS[name] = (STEP_MS[name] ?? 0) + performance.now() - t0; ((globalThis as any).STEP_WIN ??= []).push([name, Number(h0 / 1000n), Number(process.hrtime.bigint() / 1000n)]); } };
+    });
 }
 
 async function readSimTime(file: string): Promise<Date> {
