@@ -55,7 +55,7 @@ import { CsvCalendar } from '../lambdas/adapters/calendar/csv-calendar';
 import { SimClock } from '../lambdas/adapters/clock';
 import { createDocumentClient, localTableNames } from '../lambdas/adapters/dynamodb/client';
 import { DynamoOrderLedger } from '../lambdas/adapters/dynamodb/order-ledger';
-import { DynamoRunArtifacts } from '../lambdas/adapters/dynamodb/run-artifacts';
+import { ARTIFACT_TTL_DAYS, DynamoRunArtifacts } from '../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../lambdas/adapters/dynamodb/trading-state';
 import { FileBarCache, LOCAL_CACHE_FOLDER } from '../lambdas/adapters/market-data/cache';
 import { CsvMarketData } from '../lambdas/adapters/market-data/csv';
@@ -317,8 +317,19 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       cacheOwnWrites: true,
       transient: { db: scratchDb, isTransient: (name) => name.startsWith(ARTIFACTS.bars('')) },
     });
-    /** Runs whose artifacts are not all expired yet, oldest first. */
-    const unexpired: string[] = [];
+    /**
+     * Runs whose artifacts are not all expired yet, oldest first, with when the last of them expires
+     * at the earliest: ARTIFACT_TTL_DAYS after the execution ended (every artifact was written by then).
+     */
+    const unexpired: Array<{ runId: string; dueMs: number }> = [];
+    /** DynamoDB's TTL, on the run's clock: drops the artifacts of runs older than ARTIFACT_TTL_DAYS, each run once it is due. */
+    const expireArtifacts = async (): Promise<void> => {
+      const now = clock.now();
+      while (unexpired.length > 0 && unexpired[0]!.dueMs <= now.getTime()) {
+        if ((await artifacts.deleteExpired(unexpired[0]!.runId, now)).remaining > 0) break;
+        unexpired.shift();
+      }
+    };
     const killSwitch = new LocalFileKillSwitch(join(stateDir, 'kill-switch.json'), clock);
     const alerts = new LocalAlertSink(join(stateDir, 'alerts.jsonl'), options.print);
     // The same de-duplication as in AWS (per severity and type, cooldown on the run's clock).
@@ -406,6 +417,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       } finally {
         await venue.executionEnded();
       }
+      const endedAt = clock.now().getTime();
       await venue.endSession(session);
       const report = await buildSessionReport(
         { ...deps, broker: venue.reportBroker },
@@ -413,9 +425,8 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       );
       days.push(report);
       await options.onSession?.(report, { artifacts });
-      // DynamoDB's TTL, on the run's clock: drop the artifacts of runs older than ARTIFACT_TTL_DAYS.
-      unexpired.push(runId);
-      while (unexpired.length > 0 && (await artifacts.deleteExpired(unexpired[0]!, clock.now())).remaining === 0) unexpired.shift();
+      unexpired.push({ runId, dueMs: endedAt + ARTIFACT_TTL_DAYS * 86_400_000 });
+      await expireArtifacts();
     }
     await venue.executionEnded();
     const summary = buildRangeSummary(days, options.initialCash);
