@@ -21,10 +21,12 @@
  *   market-data-cache/   --market-data alphavantage|alpaca: fetched bars, <source>/<SYMBOL>.json
  *
  * Run artifacts (the bars, features, scores and decisions the steps of one execution pass each other
- * by runId) are in dynalite too, but the bar windows (BARS#<symbol>, about 1 MB a session, read only
- * by the same execution's features step) are in a second dynalite held in memory: persisting them
- * made a long replay write gigabytes. As in AWS, artifacts expire ARTIFACT_TTL_DAYS after they were
- * written (on the run's clock), so the state directory and memory stay bounded.
+ * by runId) are in dynalite too, except those only the same execution reads: the bar windows
+ * (BARS#<symbol>, about 1 MB a session), FEATURES (about 135 KB) and BENCHMARK_CLOSES are kept in this
+ * process's memory only, for the latest two runs (RunArtifactsOptions.transient): persisting the bars
+ * made a long replay write gigabytes. (`npm run features` exports the features of any date.) As in
+ * AWS, artifacts expire ARTIFACT_TTL_DAYS after they were written (on the run's clock), so the state
+ * directory stays bounded.
  *
  * Market data (`--market-data`, createLocalMarketData): `csv` (default) reads --data-dir;
  * `alphavantage` and `alpaca` fetch from the API (keys from the environment: ALPHAVANTAGE_API_KEY, or
@@ -54,6 +56,7 @@ import { FilePaperAccountStore } from '../lambdas/adapters/broker/paper/stores';
 import { CsvCalendar } from '../lambdas/adapters/calendar/csv-calendar';
 import { SimClock } from '../lambdas/adapters/clock';
 import { createDocumentClient, localTableNames } from '../lambdas/adapters/dynamodb/client';
+import { cacheItemReads } from '../lambdas/adapters/dynamodb/item-cache';
 import { DynamoOrderLedger } from '../lambdas/adapters/dynamodb/order-ledger';
 import { ARTIFACT_TTL_DAYS, DynamoRunArtifacts } from '../lambdas/adapters/dynamodb/run-artifacts';
 import { DynamoTradingStateStore } from '../lambdas/adapters/dynamodb/trading-state';
@@ -76,7 +79,7 @@ import type { BrokerPort, CalendarPort, MarketDataPort } from '../lambdas/ports'
 import type { Deps } from '../lambdas/wiring/deps';
 import { ARTIFACTS } from '../lambdas/handlers/shared/pipeline-state';
 import { executeLocally, loadAsl, type LocalClock, type LocalTask } from './asl';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo, type LocalDynamo } from './dynalite';
+import { IN_PROCESS_SIGNER, LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo } from './dynalite';
 import { buildRangeSummary, buildSessionReport, type RangeReport, type SessionReport } from './report';
 
 /**
@@ -148,8 +151,8 @@ export interface LocalRunOptions {
   /**
    * Called after each session with its report, and the run artifacts store: the session's artifacts
    * can be read here, e.g. `artifacts.get(report.runId, ARTIFACTS.drift)` (they expire
-   * ARTIFACT_TTL_DAYS later on the run's clock; the BARS#<symbol> windows are gone when the run
-   * ends). Awaited.
+   * ARTIFACT_TTL_DAYS later on the run's clock; the BARS#<symbol> windows, FEATURES and
+   * BENCHMARK_CLOSES are gone once the next session has run). Awaited.
    */
   onSession?: (report: SessionReport, run: { artifacts: Pick<DynamoRunArtifacts, 'get' | 'getMany'> }) => void | Promise<void>;
   /** Print one line per state-machine step as it finishes (single-session runs). */
@@ -304,18 +307,19 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
   const { clock } = venue;
 
   const dynamo = await startLocalDynamo(join(stateDir, 'dynamodb'));
-  let scratch: LocalDynamo | undefined;
   try {
-    scratch = await startLocalDynamo(null);
     // In-process transport: the same dynalite requests without the loopback socket (local/dynalite.ts).
-    const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: dynamo.requestHandler });
+    const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: dynamo.requestHandler, signer: IN_PROCESS_SIGNER });
+    // The only writer of the state directory's tables: single items read again are served from memory.
+    cacheItemReads(db);
     const tables = localTableNames();
-    const scratchDb = createDocumentClient({ endpoint: scratch.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: scratch.requestHandler });
     // The only writer of its runs' artifacts: a step reads what an earlier step wrote from memory.
-    // The bar windows (BARS#<symbol>) go to the in-memory dynalite, the rest to the state directory.
+    // What only the execution itself reads (the bar windows, the features, the benchmark's closes)
+    // stays in that memory only; the rest goes to the state directory.
+    const transientArtifacts: readonly string[] = [ARTIFACTS.features, ARTIFACTS.benchmarkCloses];
     const artifacts = new DynamoRunArtifacts(db, tables.runArtifacts, {
       cacheOwnWrites: true,
-      transient: { db: scratchDb, isTransient: (name) => name.startsWith(ARTIFACTS.bars('')) },
+      transient: { isTransient: (name) => name.startsWith(ARTIFACTS.bars('')) || transientArtifacts.includes(name) },
     });
     /**
      * Runs whose artifacts are not all expired yet, oldest first, with when the last of them expires
@@ -450,7 +454,6 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
     }
     return { days, summary };
   } finally {
-    await scratch?.stop();
     await dynamo.stop();
   }
 }

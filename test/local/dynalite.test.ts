@@ -1,6 +1,7 @@
 /**
- * local/dynalite.ts: the in-process request handler answers exactly as dynalite over HTTP (the
- * endpoint): the same items, pages, conditional-check failures and errors.
+ * local/dynalite.ts: the in-process request handler (with the placeholder signer the runner gives its
+ * client) answers exactly as dynalite over HTTP with SigV4 (the endpoint): the same items, pages,
+ * conditional-check failures and errors.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../lambdas/adapters/dynamodb/client';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo, type LocalDynamo } from '../../local/dynalite';
+import { IN_PROCESS_SIGNER, LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo, type LocalDynamo } from '../../local/dynalite';
 
 let dir: string;
 let dynamo: LocalDynamo;
@@ -20,7 +21,8 @@ beforeAll(async () => {
   dynamo = await startLocalDynamo(join(dir, 'dynamodb'));
   const options = { endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   http = createDocumentClient(options);
-  inProcess = createDocumentClient({ ...options, requestHandler: dynamo.requestHandler });
+  // As the runner builds it: the in-process handler and its placeholder signer.
+  inProcess = createDocumentClient({ ...options, requestHandler: dynamo.requestHandler, signer: IN_PROCESS_SIGNER });
 }, 60_000);
 
 afterAll(async () => {

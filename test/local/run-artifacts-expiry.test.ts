@@ -1,9 +1,9 @@
 /**
  * The local run expires its run artifacts as DynamoDB's TTL would, on the run's clock: a session's
  * artifacts can be read while it ends and for ARTIFACT_TTL_DAYS after, then they are gone, so a long
- * replay holds about a month of them. The bulky BARS#<symbol> windows live in an in-memory dynalite
- * and never reach the state directory (a 1,000-session replay used to leave 7.5 GB there); the other
- * artifacts are persisted there, so a later process can read them.
+ * replay holds about a month of them. The bulky BARS#<symbol> windows (and FEATURES, BENCHMARK_CLOSES)
+ * live only in the runner's memory, for the latest two runs, and never reach the state directory (a 1,000-session replay used to
+ * leave 7.5 GB there); the other artifacts are persisted there, so a later process can read them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import type { RangeReport } from '../../local/report';
 import { runLocal } from '../../local/runner';
 import { bundledRun, ROOT } from '../support/local-run';
 
-describe('local run artifacts: in memory, expired on the run clock', { timeout: 300_000 }, () => {
+describe('local run artifacts: persisted (bar windows in memory), expired on the run clock', { timeout: 300_000 }, () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'tp-expiry-'));
   /** For each session as it ends: which earlier runs' UNIVERSE artifacts can still be read. */
   const readable: Array<{ date: string; runs: string[]; barsRuns: string[] }> = [];
@@ -64,11 +64,11 @@ describe('local run artifacts: in memory, expired on the run clock', { timeout: 
     expect(last.date).toBe('2016-07-12');
     expect(last.runs[0]).toBe('2016-06-13');
     expect(last.runs).toEqual(runIds.map((r) => r.date).filter((d) => d >= '2016-06-13'));
-    // The in-memory bar windows expire with them.
-    expect(readable.map((r) => r.barsRuns)).toEqual(readable.map((r) => r.runs));
+    // The bar windows are kept in memory for the latest two runs only.
+    expect(readable.map((r) => r.barsRuns)).toEqual(readable.map((r) => r.runs.slice(-2)));
   });
 
-  it('persists the other artifacts of unexpired runs in the state directory, and never a bar window', async () => {
+  it('persists the other artifacts of unexpired runs in the state directory, never a bar window, the features or the benchmark closes', async () => {
     const dynamo = await startLocalDynamo(join(stateDir, 'dynamodb'));
     const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const names = async (runId: string) => {
@@ -79,8 +79,9 @@ describe('local run artifacts: in memory, expired on the run clock', { timeout: 
       expect(await names(runIds[0]!.runId)).toEqual([]); // expired and deleted
       for (const { runId } of runIds.slice(-3)) {
         const stored = await names(runId);
-        expect(stored).toEqual(expect.arrayContaining([ARTIFACTS.universe, ARTIFACTS.features, ARTIFACTS.decisions, ARTIFACTS.drift]));
-        expect(stored.filter((name) => name.startsWith('BARS#'))).toEqual([]);
+        expect(stored).toEqual(expect.arrayContaining([ARTIFACTS.universe, ARTIFACTS.scores, ARTIFACTS.decisions, ARTIFACTS.orders, ARTIFACTS.verification, ARTIFACTS.drift]));
+        // What only the execution itself reads stays in memory.
+        expect(stored.filter((name) => name.startsWith('BARS#') || name === ARTIFACTS.features || name === ARTIFACTS.benchmarkCloses)).toEqual([]);
       }
     } finally {
       db.destroy();

@@ -20,6 +20,8 @@ export interface DynamoClientOptions {
    * handler (local/dynalite.ts), which serves the same requests without a socket.
    */
   requestHandler?: DynamoDBClientConfig['requestHandler'];
+  /** Replaces the SigV4 signer (the local runner's in-process dynalite checks no signature). Default: SigV4. */
+  signer?: DynamoDBClientConfig['signer'];
 }
 
 /** A document client that drops undefined attributes and keeps numbers as JS numbers. */
@@ -29,6 +31,7 @@ export function createDocumentClient(options: DynamoClientOptions = {}): DynamoD
     ...(options.region ? { region: options.region } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.requestHandler ? { requestHandler: options.requestHandler } : {}),
+    ...(options.signer ? { signer: options.signer } : {}),
     maxAttempts: 5,
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

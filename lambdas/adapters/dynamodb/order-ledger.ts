@@ -28,18 +28,23 @@ export interface OrderLedgerOptions {
    * Keep the listings of `listOrders`/`listFills` in memory and keep them current through this
    * instance's own writes: a successful put or update is applied to the kept listing (as the table
    * stores it: the item after the client's marshalling round trip, an update's ALL_NEW attributes),
-   * so a listing is queried once and then served from memory. A write that fails (a conditional check
-   * or any other error) drops both listings, and a listing whose query overlapped a write is not
-   * kept. Only correct when this instance is the ONLY writer of the strategy's ledger: the local
+   * so a listing is queried once and then served from memory. A write refused by its condition
+   * (DynamoDB then writes nothing: a replayed fill, an intent that exists, a version conflict) leaves
+   * the listings as they are; a write that fails otherwise (it may or may not have been applied)
+   * drops both, and a listing whose query overlapped a write is not kept. Only correct when this instance is the ONLY writer of the strategy's ledger: the local
    * runner, whose dynalite lives in its own process (the pipeline lists the whole ledger about 15
-   * times per session, and over a long replay the ledger grows to thousands of items). Off by default
-   * (Lambda: other functions write the same table).
+   * times per session, and over a long replay the ledger grows to thousands of items). A `get` of an
+   * order is then answered from the kept listing of orders too. Off by default (Lambda: other
+   * functions write the same table).
    */
   cacheListings?: boolean;
 }
 
-/** A prefix's listing as the table holds it (raw items, ascending by sort key), kept by `cacheListings`. */
-type Listing = Record<string, unknown>[];
+/**
+ * A prefix's listing as the table holds it, ascending by sort key, kept by `cacheListings`: each
+ * item's sort key and its record (frozen, handed out as it is).
+ */
+type Listing = Array<{ sk: string; record: object }>;
 
 export class DynamoOrderLedger {
   private readonly listings = new Map<string, Listing>();
@@ -76,17 +81,21 @@ export class DynamoOrderLedger {
     }
   }
 
-  /** Strongly consistent read of one order. */
+  /** Strongly consistent read of one order (frozen). With `cacheListings`, from the kept listing when there is one. */
   async get(clientOrderId: string): Promise<LedgerOrder | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: this.pk, sk: `ORDER#${clientOrderId}` }, ConsistentRead: true }),
-    );
+    const sk = `ORDER#${clientOrderId}`;
+    const listing = this.listings.get('ORDER#');
+    if (listing !== undefined && isAsciiKey(sk)) {
+      const at = positionOf(listing, sk);
+      return at < listing.length && listing[at]!.sk === sk ? (listing[at]!.record as unknown as LedgerOrder) : undefined;
+    }
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: this.pk, sk }, ConsistentRead: true }));
     return out.Item ? toOrder(out.Item) : undefined;
   }
 
   /**
    * Applies `changes` if the stored version is still `record.version`; bumps the version.
-   * @returns the updated record.
+   * @returns the updated record (frozen).
    * @throws VersionConflictError when another writer updated it first.
    */
   async update(record: LedgerOrder, changes: Partial<LedgerOrder>): Promise<LedgerOrder> {
@@ -119,9 +128,9 @@ export class DynamoOrderLedger {
     }
   }
 
-  /** Every order of the strategy, ascending by client_order_id. */
+  /** Every order of the strategy, ascending by client_order_id: a new array of frozen records. */
   async listOrders(): Promise<LedgerOrder[]> {
-    return (await this.queryPrefix('ORDER#')).map(toOrder);
+    return (await this.queryPrefix('ORDER#', toOrder)) as unknown as LedgerOrder[];
   }
 
   /**
@@ -140,14 +149,15 @@ export class DynamoOrderLedger {
     }
   }
 
-  /** Every fill of the strategy. */
+  /** Every fill of the strategy, ascending by (client_order_id, cumulative qty): a new array of frozen records. */
   async listFills(): Promise<LedgerFill[]> {
-    return (await this.queryPrefix('FILL#')).map(toFill);
+    return (await this.queryPrefix('FILL#', toFill)) as unknown as LedgerFill[];
   }
 
   /**
-   * Sends a write. With `cacheListings`, `onSuccess` applies it to the kept listing; a failed write
-   * drops both listings, and any write invalidates a listing query in flight (writeEpoch).
+   * Sends a write. With `cacheListings`, `onSuccess` applies it to the kept listing; a write that
+   * failed other than by its condition drops both listings, and any write invalidates a listing
+   * query in flight (writeEpoch).
    */
   private async write<T>(command: PutCommand | UpdateCommand, onSuccess: (result: T) => void): Promise<T> {
     this.writeEpoch++;
@@ -157,7 +167,8 @@ export class DynamoOrderLedger {
       if (this.options.cacheListings) onSuccess(result);
       return result;
     } catch (error) {
-      this.listings.clear();
+      // A refused condition wrote nothing; any other failure may have written.
+      if (!isConditionalCheckFailed(error)) this.listings.clear();
       throw error;
     } finally {
       this.writesInFlight--;
@@ -176,36 +187,30 @@ export class DynamoOrderLedger {
     const sk = item.sk;
     // Sort keys are compared as JavaScript strings; DynamoDB orders them by UTF-8 bytes, the same
     // order for the ASCII keys the pipeline writes. Anything else: query again next time.
-    if (typeof sk !== 'string' || !/^[\x20-\x7e]*$/.test(sk)) {
+    if (typeof sk !== 'string' || !isAsciiKey(sk)) {
       this.listings.delete(prefix);
       return;
     }
-    const value = written ? unmarshall(marshall(item, { removeUndefinedValues: true })) : copyItem(item);
-    let lo = 0;
-    let hi = listing.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((listing[mid]!.sk as string) < sk) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < listing.length && listing[lo]!.sk === sk) listing[lo] = value;
-    else listing.splice(lo, 0, value);
+    const value = written ? unmarshall(marshall(item, { removeUndefinedValues: true })) : item;
+    const entry = { sk, record: prefix === 'FILL#' ? toFill(value) : toOrder(value) };
+    const at = positionOf(listing, sk);
+    if (at < listing.length && listing[at]!.sk === sk) listing[at] = entry;
+    else listing.splice(at, 0, entry);
   }
 
   /**
-   * Every item whose sort key starts with `prefix`, ascending. With `cacheListings` the kept items
-   * themselves: callers must copy before handing them out (toOrder/toFill do).
+   * The records (`recordOf` each item) of every item whose sort key starts with `prefix`, ascending,
+   * in a new array. With `cacheListings` the kept (frozen) records.
    */
-  private async queryPrefix(prefix: string): Promise<Record<string, unknown>[]> {
-    if (!this.options.cacheListings) return this.queryAll(prefix);
+  private async queryPrefix(prefix: string, recordOf: (item: Record<string, unknown>) => object): Promise<object[]> {
     const cached = this.listings.get(prefix);
-    // Kept items are handed out as they are: listOrders/listFills copy them (toOrder/toFill).
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return cached.map((entry) => entry.record);
     const epoch = this.writeEpoch;
     const quiet = this.writesInFlight === 0;
     const items = await this.queryAll(prefix);
-    if (quiet && this.writesInFlight === 0 && this.writeEpoch === epoch) this.listings.set(prefix, items.map(copyItem));
-    return items;
+    const listing: Listing = items.map((item) => ({ sk: item.sk as string, record: recordOf(item) }));
+    if (this.options.cacheListings && quiet && this.writesInFlight === 0 && this.writeEpoch === epoch) this.listings.set(prefix, listing);
+    return listing.map((entry) => entry.record);
   }
 
   private queryAll(prefix: string): Promise<Record<string, unknown>[]> {
@@ -218,24 +223,42 @@ export class DynamoOrderLedger {
   }
 }
 
-/** A copy of an item that shares nothing mutable with it (attribute values are mostly primitives). */
-function copyItem(item: Record<string, unknown>): Record<string, unknown> {
-  const copy = { ...item };
-  for (const key in copy) {
-    const value = copy[key];
-    if (typeof value === 'object' && value !== null) copy[key] = structuredClone(value);
-  }
-  return copy;
+/** Sort keys the kept listings can place: printable ASCII, where JavaScript's string order is DynamoDB's byte order. */
+function isAsciiKey(sk: string): boolean {
+  return /^[\x20-\x7e]*$/.test(sk);
 }
 
-/** The record of an item: a fresh object (nested values copied too) without the key attributes. */
+/** Where `sk` is, or would be inserted, in `listing` (binary search over its ascending sort keys). */
+function positionOf(listing: Listing, sk: string): number {
+  let lo = 0;
+  let hi = listing.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (listing[mid]!.sk < sk) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The record of an item: a new object without the key attributes, frozen with everything in it
+ * (records are values: a step that wants another one builds it, and a write through `update`).
+ */
 function recordOf(item: Record<string, unknown>, into: Record<string, unknown>): Record<string, unknown> {
   for (const key in item) {
     if (key === 'pk' || key === 'sk' || key === 'kind') continue;
     const value = item[key];
-    into[key] = typeof value === 'object' && value !== null ? structuredClone(value) : value;
+    into[key] = typeof value === 'object' && value !== null ? deepFreeze(structuredClone(value)) : value;
   }
-  return into;
+  return Object.freeze(into);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
 }
 
 function toOrder(item: Record<string, unknown>): LedgerOrder {

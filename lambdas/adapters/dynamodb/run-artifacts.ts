@@ -25,12 +25,16 @@ export interface RunArtifactsOptions {
    */
   cacheOwnWrites?: boolean;
   /**
-   * Another table client for the artifacts `isTransient` names: the local runner keeps the bulky
-   * BARS#<symbol> windows (about 1 MB a session, read only by the same execution's features step)
-   * in an in-memory dynalite, and everything else in the persisted one, where a later process can
-   * still read it (e.g. the report of a duplicate run reads the owning run's decisions).
+   * Artifacts (by name) that are never written to the table: kept only in this instance's own-writes
+   * memory (needs `cacheOwnWrites`), so they can be read while their run is one of the last
+   * OWN_WRITES_CACHED_RUNS runs written here, and are gone after. For artifacts that only the
+   * execution which wrote them reads, in a process that runs the whole execution: the local runner's
+   * BARS#<symbol> windows (about 1 MB a session, read by the same execution's features step), which
+   * a long replay used to write to disk by the gigabyte and then delete again. Everything else is
+   * stored, where a later process can read it (e.g. the report of a duplicate run reads the owning
+   * run's decisions).
    */
-  transient?: { db: DynamoDBDocumentClient; isTransient: (name: string) => boolean };
+  transient?: { isTransient: (name: string) => boolean };
 }
 
 /** Runs whose own writes are kept with `cacheOwnWrites` (a run and the one before it). */
@@ -40,11 +44,16 @@ export class DynamoRunArtifacts {
   /** runId → artifact name → JSON text or bytes written (cacheOwnWrites), most recent run last. */
   private readonly written = new Map<string, Map<string, string | Uint8Array>>();
 
+  /**
+   * @throws Error when `transient` is given without `cacheOwnWrites` (its artifacts would be lost).
+   */
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly options: RunArtifactsOptions = {},
-  ) {}
+  ) {
+    if (options.transient && !options.cacheOwnWrites) throw new Error('RunArtifacts: transient artifacts need cacheOwnWrites (they live only in its memory)');
+  }
 
   /**
    * Stores one artifact (overwriting: a retried step rewrites the same content).
@@ -55,7 +64,7 @@ export class DynamoRunArtifacts {
   async put(runId: string, name: string, data: unknown, now: Date): Promise<void> {
     const item = this.item(runId, name, data, now);
     this.forget(runId, [name]);
-    await this.clientFor(name).send(new PutCommand({ TableName: this.tableName, Item: item }));
+    if (!this.isTransient(name)) await this.db.send(new PutCommand({ TableName: this.tableName, Item: item }));
     this.remember(runId, [item]);
   }
 
@@ -64,29 +73,29 @@ export class DynamoRunArtifacts {
     for (let i = 0; i < entries.length; i += 25) {
       const items = entries.slice(i, i + 25).map((e) => this.item(runId, e.name, e.data, now));
       this.forget(runId, items.map((item) => item.sk as string));
-      for (const [db, names] of this.route(items.map((item) => item.sk as string))) {
-        const requests = items.filter((item) => names.includes(item.sk as string)).map((item) => ({ PutRequest: { Item: item } }));
-        await batchWriteAll(db, this.tableName, requests, 'RunArtifacts');
-      }
+      const stored = items.filter((item) => !this.isTransient(item.sk as string));
+      await batchWriteAll(this.db, this.tableName, stored.map((item) => ({ PutRequest: { Item: item } })), 'RunArtifacts');
       this.remember(runId, items);
     }
   }
 
   /**
    * Reads one artifact.
-   * @throws Error naming the run and artifact when it is missing (a step ran out of order).
+   * @throws Error naming the run and artifact when it is missing (a step ran out of order, or a
+   *   transient artifact of a run no longer kept).
    */
   async get<T>(runId: string, name: string): Promise<T> {
     const own = this.written.get(runId)?.get(name);
     if (own !== undefined) return fromStored(own) as T;
-    const out = await this.clientFor(name).send(
+    if (this.isTransient(name)) throw new Error(`artifact ${name} of run ${runId} not found (transient: kept only for the latest runs)`);
+    const out = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: name }, ConsistentRead: true }),
     );
     if (!out.Item) throw new Error(`artifact ${name} of run ${runId} not found`);
     return fromItem(out.Item) as T;
   }
 
-  /** Reads many artifacts (100 per BatchGetItem). Missing names are absent from the map. */
+  /** Reads many artifacts (100 per BatchGetItem). Missing names (and transient ones no longer kept) are absent from the map. */
   async getMany<T>(runId: string, names: readonly string[]): Promise<Map<string, T>> {
     const result = new Map<string, T>();
     const own = this.written.get(runId);
@@ -97,16 +106,15 @@ export class DynamoRunArtifacts {
       }
       names = names.filter((name) => !result.has(name));
     }
-    for (const [db, routed] of this.route(names)) {
-      for (let i = 0; i < routed.length; i += 100) {
-        let keys = routed.slice(i, i + 100).map((name) => ({ pk: `RUN#${runId}`, sk: name }));
-        for (let attempt = 0; keys.length > 0; attempt++) {
-          if (attempt > 8) throw new Error(`RunArtifacts: ${keys.length} keys still unprocessed after retries`);
-          const out = await db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
-          for (const item of out.Responses?.[this.tableName] ?? []) result.set(item.sk as string, fromItem(item) as T);
-          keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
-          if (keys.length) await sleep(50 * 2 ** attempt);
-        }
+    names = names.filter((name) => !this.isTransient(name));
+    for (let i = 0; i < names.length; i += 100) {
+      let keys = names.slice(i, i + 100).map((name) => ({ pk: `RUN#${runId}`, sk: name }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`RunArtifacts: ${keys.length} keys still unprocessed after retries`);
+        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of out.Responses?.[this.tableName] ?? []) result.set(item.sk as string, fromItem(item) as T);
+        keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
+        if (keys.length) await sleep(50 * 2 ** attempt);
       }
     }
     return result;
@@ -119,40 +127,22 @@ export class DynamoRunArtifacts {
    */
   async deleteExpired(runId: string, now: Date): Promise<{ deleted: number; remaining: number }> {
     const nowSeconds = Math.floor(now.getTime() / 1000);
-    const total = { deleted: 0, remaining: 0 };
-    for (const db of this.options.transient ? [this.db, this.options.transient.db] : [this.db]) {
-      const items = await queryAllItems(db, {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `RUN#${runId}` },
-        ProjectionExpression: 'sk, expiresAt',
-        ConsistentRead: true,
-      });
-      const expired = items.filter((item) => typeof item.expiresAt === 'number' && item.expiresAt <= nowSeconds).map((item) => item.sk as string);
-      this.forget(runId, expired);
-      await batchWriteAll(db, this.tableName, expired.map((sk) => ({ DeleteRequest: { Key: { pk: `RUN#${runId}`, sk } } })), 'RunArtifacts');
-      total.deleted += expired.length;
-      total.remaining += items.length - expired.length;
-    }
-    return total;
+    const items = await queryAllItems(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `RUN#${runId}` },
+      ProjectionExpression: 'sk, expiresAt',
+      ConsistentRead: true,
+    });
+    const expired = items.filter((item) => typeof item.expiresAt === 'number' && item.expiresAt <= nowSeconds).map((item) => item.sk as string);
+    this.forget(runId, expired);
+    await batchWriteAll(this.db, this.tableName, expired.map((sk) => ({ DeleteRequest: { Key: { pk: `RUN#${runId}`, sk } } })), 'RunArtifacts');
+    return { deleted: expired.length, remaining: items.length - expired.length };
   }
 
-  /** The table client holding artifact `name` (see RunArtifactsOptions.transient). */
-  private clientFor(name: string): DynamoDBDocumentClient {
-    const transient = this.options.transient;
-    return transient && transient.isTransient(name) ? transient.db : this.db;
-  }
-
-  /** `names` grouped by the client holding them (no empty group). */
-  private route(names: readonly string[]): Array<[DynamoDBDocumentClient, string[]]> {
-    const groups = new Map<DynamoDBDocumentClient, string[]>();
-    for (const name of names) {
-      const db = this.clientFor(name);
-      const group = groups.get(db);
-      if (group) group.push(name);
-      else groups.set(db, [name]);
-    }
-    return [...groups];
+  /** Whether artifact `name` is transient (see RunArtifactsOptions.transient). */
+  private isTransient(name: string): boolean {
+    return this.options.transient?.isTransient(name) ?? false;
   }
 
   /** Drops what this instance remembers of `names` of `runId` (before a write whose outcome is not known yet). */

@@ -2,8 +2,9 @@
  * DynamoOrderLedger with `cacheListings` (the local runner's ledger): every listing equals what a
  * plain ledger reads from the table at that moment (same orders and fills, same order, same fields in
  * the same order), whatever writes happened in between; the ledger's own successful writes are
- * applied to the kept listings (no query after them), a failed write drops them (the next listing
- * queries); callers cannot corrupt the cache; a listing that overlapped a write is not kept.
+ * applied to the kept listings (no query after them), and so is a write refused by its condition (it
+ * wrote nothing); a write that failed otherwise drops them (the next listing queries); records are frozen, so callers cannot corrupt the cache; `get` is answered from the kept
+ * listing; a listing that overlapped a write is not kept.
  */
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,12 +46,19 @@ function fill(id: string, cumulativeQty: string, overrides: Partial<LedgerFill> 
   };
 }
 
-/** A client that counts the Query commands it sends. */
+/** Set to make the next write fail as a dropped connection would (whether it was applied is unknown). */
+const failNextWrite = { value: false };
+
+/** A client that counts the Query commands it sends (and fails a write when failNextWrite is set). */
 function countingClient(db: DynamoDBDocumentClient) {
   const counter = { queries: 0 };
   const client = {
     send: (command: unknown) => {
       if (command instanceof QueryCommand) counter.queries++;
+      else if (failNextWrite.value) {
+        failNextWrite.value = false;
+        return Promise.reject(new Error('socket hang up'));
+      }
       return db.send(command as never);
     },
   } as unknown as DynamoDBDocumentClient;
@@ -58,7 +66,7 @@ function countingClient(db: DynamoDBDocumentClient) {
 }
 
 describe('DynamoOrderLedger: cacheListings', () => {
-  it('lists exactly what the table holds after any sequence of writes, querying only after a failed write', async () => {
+  it('lists exactly what the table holds after any sequence of writes, querying again only after a write that may have been applied', async () => {
     const { client, counter } = countingClient(dynamo.db);
     const cached = new DynamoOrderLedger(client, dynamo.tables.orderLedger, 'momo1', { cacheListings: true });
     const plain = new DynamoOrderLedger(dynamo.db, dynamo.tables.orderLedger, 'momo1');
@@ -105,23 +113,70 @@ describe('DynamoOrderLedger: cacheListings', () => {
     await cached.recordFill(fill('momo1-20180208-NVDA-b-en', '5'));
     await same();
     expect(counter.queries).toBe(before);
-    // A failed write (here a version conflict) drops both listings: the next ones query again.
+    // A write refused by its condition (a version conflict, a replayed fill, an existing intent)
+    // wrote nothing: the listings stay.
     await expect(cached.update(nvda!, { status: 'canceled' })).rejects.toBeInstanceOf(VersionConflictError);
+    expect(await cached.recordFill(fill('momo1-20180208-NVDA-b-en', '5'))).toBe(false);
+    expect((await cached.putIntent(order('momo1-20180208-NVDA-b-en'))).created).toBe(false);
+    await same();
+    expect(counter.queries).toBe(before);
+    // A write that failed otherwise may have been applied: both listings are dropped, the next ones query again.
+    failNextWrite.value = true;
+    await expect(cached.recordFill(fill('momo1-20180208-NVDA-b-en', '10'))).rejects.toThrow(/socket hang up/);
     await same();
     expect(counter.queries).toBe(before + 2);
   });
 
-  it('hands out copies: a caller changing a listing does not change the next one', async () => {
-    const cached = new DynamoOrderLedger(dynamo.db, dynamo.tables.orderLedger, 'momo1', { cacheListings: true });
+  it('hands out frozen records in a new array: a caller can neither change a record nor the next listing', async () => {
+    for (const cacheListings of [true, false]) {
+      const ledger = new DynamoOrderLedger(dynamo.db, dynamo.tables.orderLedger, 'momo1', { cacheListings });
+      const id = cacheListings ? 'momo1-20180207-AAPL-b-en' : 'momo1-20180207-MSFT-b-en';
+      await ledger.putIntent(order(id));
+      await ledger.recordFill(fill(id, '5'));
+      const orders = await ledger.listOrders();
+      expect(() => {
+        orders[0]!.status = 'canceled';
+      }).toThrow(TypeError);
+      orders.pop();
+      const fills = await ledger.listFills();
+      expect(() => {
+        fills[0]!.qty = '999';
+      }).toThrow(TypeError);
+      const got = await ledger.get(id);
+      expect(Object.isFrozen(got)).toBe(true);
+      const updated = await ledger.update(got!, { status: 'accepted' });
+      expect(Object.isFrozen(updated)).toBe(true);
+      expect((await ledger.listOrders()).find((o) => o.clientOrderId === id)!.status).toBe('accepted');
+      expect((await ledger.listFills()).find((f) => f.clientOrderId === id)!.qty).toBe('5');
+    }
+  });
+
+  it('answers get from the kept listing: the same record a plain ledger reads, with no request', async () => {
+    const requests = { count: 0 };
+    const client = {
+      send: (command: unknown) => {
+        requests.count++;
+        return dynamo.db.send(command as never);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const cached = new DynamoOrderLedger(client, dynamo.tables.orderLedger, 'momo1', { cacheListings: true });
+    const plain = new DynamoOrderLedger(dynamo.db, dynamo.tables.orderLedger, 'momo1');
     await cached.putIntent(order('momo1-20180207-AAPL-b-en'));
-    await cached.recordFill(fill('momo1-20180207-AAPL-b-en', '5'));
-    const orders = await cached.listOrders();
-    orders[0]!.status = 'canceled';
-    orders.pop();
-    const fills = await cached.listFills();
-    fills[0]!.qty = '999';
-    expect((await cached.listOrders()).map((o) => o.status)).toEqual(['pending_submit']);
-    expect((await cached.listFills()).map((f) => f.qty)).toEqual(['5']);
+    await cached.listOrders();
+    const written = await cached.update((await cached.get('momo1-20180207-AAPL-b-en'))!, { status: 'accepted', brokerOrderId: 'b-1' });
+    const before = requests.count;
+    const got = await cached.get('momo1-20180207-AAPL-b-en');
+    expect(JSON.stringify(got)).toBe(JSON.stringify(await plain.get('momo1-20180207-AAPL-b-en')));
+    expect(got).toEqual(written);
+    expect(await cached.get('momo1-20180207-ZZZZ-b-en')).toBeUndefined();
+    expect(requests.count).toBe(before);
+    // A version conflict keeps the listing; without one, get reads the table.
+    await expect(cached.update({ ...got!, version: 1 }, { status: 'canceled' })).rejects.toBeInstanceOf(VersionConflictError);
+    expect((await cached.get('momo1-20180207-AAPL-b-en'))!.status).toBe('accepted');
+    expect(requests.count).toBe(before + 1);
+    const fresh = new DynamoOrderLedger(client, dynamo.tables.orderLedger, 'momo1', { cacheListings: true });
+    expect(await fresh.get('momo1-20180207-AAPL-b-en')).toEqual(written);
+    expect(requests.count).toBe(before + 2);
   });
 
   it('does not keep a listing that overlapped a write', async () => {

@@ -1,7 +1,8 @@
 /**
  * DynamoRunArtifacts with `cacheOwnWrites` (the local runner's artifacts): reads of what this instance
  * wrote for its latest runs are answered from the JSON text it wrote, so they equal what the table
- * returns; everything is still written to the table; other runs and names are read from the table.
+ * returns; everything is still written to the table, except transient artifacts, which live only in
+ * that memory; other runs and names are read from the table.
  */
 import { BatchGetCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -98,6 +99,40 @@ describe('DynamoRunArtifacts: cacheOwnWrites', () => {
     for (let run = 1; run <= 4; run++) await cached.put(`run-${run}`, 'UNIVERSE', { run }, NOW);
     for (let run = 1; run <= 4; run++) expect(await cached.get(`run-${run}`, 'UNIVERSE')).toEqual({ run });
     expect(counter.reads).toBe(4 - OWN_WRITES_CACHED_RUNS);
+  });
+
+  it('keeps transient artifacts in memory only, for its latest runs, and never sends them', async () => {
+    const sent: unknown[] = [];
+    const client = {
+      send: (command: unknown) => {
+        sent.push(command);
+        return dynamo.db.send(command as never);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const isTransient = (name: string) => name.startsWith('BARS#');
+    expect(() => new DynamoRunArtifacts(client, dynamo.tables.runArtifacts, { transient: { isTransient } })).toThrow(/cacheOwnWrites/);
+    const artifacts = new DynamoRunArtifacts(client, dynamo.tables.runArtifacts, { cacheOwnWrites: true, transient: { isTransient } });
+    const bytes = new Uint8Array([1, 2, 3]);
+    await artifacts.put('run-1', 'BARS#S0', bytes, NOW);
+    await artifacts.putMany('run-1', [{ name: 'BARS#S1', data: new Uint8Array([4]) }, { name: 'UNIVERSE', data: { usable: ['S0', 'S1'] } }], NOW);
+    await artifacts.putMany('run-1', [{ name: 'BARS#S2', data: new Uint8Array([5]) }], NOW);
+    // Only UNIVERSE reached the table.
+    expect(sent).toHaveLength(1);
+    const plain = new DynamoRunArtifacts(dynamo.db, dynamo.tables.runArtifacts);
+    expect(await plain.getMany('run-1', ['BARS#S0', 'BARS#S1', 'BARS#S2', 'UNIVERSE'])).toEqual(new Map([['UNIVERSE', { usable: ['S0', 'S1'] }]]));
+    // Readable here, as copies, with no request.
+    sent.length = 0;
+    expect(await artifacts.get('run-1', 'BARS#S0')).toEqual(bytes);
+    expect([...(await artifacts.getMany<Uint8Array>('run-1', ['BARS#S1', 'BARS#S2', 'BARS#S9'])).keys()]).toEqual(['BARS#S1', 'BARS#S2']);
+    expect(sent).toHaveLength(0);
+    // Too size-checked as if stored.
+    await expect(artifacts.put('run-1', 'BARS#BIG', new Uint8Array(400_000), NOW)).rejects.toThrow(/BARS#BIG of run run-1 is 400000 bytes/);
+    // Once the run is no longer among the latest, its transient artifacts are gone (not looked up).
+    for (let run = 2; run <= 1 + OWN_WRITES_CACHED_RUNS; run++) await artifacts.put(`run-${run}`, 'UNIVERSE', { usable: [] }, NOW);
+    sent.length = 0;
+    await expect(artifacts.get('run-1', 'BARS#S0')).rejects.toThrow(/BARS#S0 of run run-1 not found/);
+    expect((await artifacts.getMany('run-1', ['BARS#S0', 'UNIVERSE'])).size).toBe(1);
+    expect(sent).toHaveLength(1); // the UNIVERSE read
   });
 
   it('is off by default: every read goes to the table', async () => {
