@@ -15,7 +15,9 @@
  *   dynamodb/            dynalite (LevelDB) — order ledger, trading state, risk audit, run artifacts
  *   kill-switch.json     the kill-switch parameter (ARMED on first use; HALTED for Alpaca live)
  *   alerts.jsonl         every alert, one JSON object per line
- *   paper-account.json   paper only: the paper broker's account (cash, positions, orders, executions)
+ *   paper-account.json   paper only: the paper broker's account (cash, positions, open orders, …)
+ *   paper-account.json.history.jsonl  paper only: its settled orders and executions, append-only
+ *                        (FilePaperAccountStore)
  *   sim-clock.json       paper only: simulated time reached so far (it never goes back)
  *   broker.json          alpaca only: which Alpaca endpoint the ledger belongs to
  *   market-data-cache/   --market-data alphavantage|alpaca: fetched bars, <source>/<SYMBOL>.json

@@ -10,6 +10,14 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Dec } from '../../lambdas/core/money';
 import type { RangeReport, SessionReport } from '../../local/report';
+import { FilePaperAccountStore } from '../../lambdas/adapters/broker/paper/stores';
+
+/** The paper account of a state directory, read through its store (account file and history). */
+async function paperAccount(stateDir: string) {
+  const account = await new FilePaperAccountStore(join(stateDir, 'paper-account.json')).load();
+  if (!account) throw new Error(`no paper account in ${stateDir}`);
+  return account;
+}
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -110,7 +118,7 @@ describe('npm start: one trading day through the state machine', { timeout: 240_
     expect(report.alerts.filter((a) => a.severity === 'CRITICAL')).toEqual([]);
   });
 
-  it('rerunning the same date is a duplicate of the slot: it trades nothing, and the ledger and broker still agree', () => {
+  it('rerunning the same date is a duplicate of the slot: it trades nothing, and the ledger and broker still agree', async () => {
     const again = runSession(stateDir, ['--date', '2018-01-02']);
     expect(again.report.duplicateOf).toBe(first.report.runId);
     expect(again.result.stdout).toMatch(/DUPLICATE: execution .* owns this session.s slot/);
@@ -120,7 +128,7 @@ describe('npm start: one trading day through the state machine', { timeout: 240_
     expect(again.report.positions).toEqual(first.report.positions);
     expect(again.report.cash).toBe(first.report.cash);
     expect(again.report.reconciliation.matched).toBe(true);
-    const account = JSON.parse(readFileSync(join(stateDir, 'paper-account.json'), 'utf8')) as { state: { orders: Array<{ parentId: string | null }> } };
+    const account = await paperAccount(stateDir);
     expect(account.state.orders.filter((o) => o.parentId === null)).toHaveLength(first.report.orders.length);
   });
 
@@ -220,7 +228,7 @@ describe('npm start --from/--to: one execution per session on one account', { ti
 });
 
 describe('npm start: unfilled entries are cancelled after the close, confirmed with the broker', { timeout: 240_000 }, () => {
-  it('cancels entries that did not fill in their session, with their stop legs, and keeps every position protected', () => {
+  it('cancels entries that did not fill in their session, with their stop legs, and keeps every position protected', async () => {
     const stateDir = tempDir('cancels');
     const reportFile = join(stateDir, 'range.json');
     // Limit at the last close (no 50 bps allowance): some sessions open higher and never come back.
@@ -241,9 +249,7 @@ describe('npm start: unfilled entries are cancelled after the close, confirmed w
       expect(day.reconciliation.unprotected).toEqual([]);
     }
     // At the broker, a cancelled entry's stop-loss leg is cancelled with it (never left working).
-    const account = JSON.parse(readFileSync(join(stateDir, 'paper-account.json'), 'utf8')) as {
-      state: { orders: Array<{ id: string; clientOrderId: string; parentId: string | null; status: string }> };
-    };
+    const account = await paperAccount(stateDir);
     const canceledIds = new Set(account.state.orders.filter((o) => cancels.some((c) => c.clientOrderId === o.clientOrderId)).map((o) => o.id));
     const legs = account.state.orders.filter((o) => o.parentId !== null && canceledIds.has(o.parentId));
     expect(legs.length).toBe(canceledIds.size);
@@ -274,14 +280,14 @@ describe('npm start: bad arguments exit 2 with a message naming the problem', { 
 
 describe('npm start --fault-profile: seeded faults, reproducible, never a doubled order', { timeout: 300_000 }, () => {
   const range = ['--from', '2018-01-29', '--to', '2018-02-07', '--symbols', 'AAPL,AMZN,BA,INTC,MSFT,NVDA,UNH,V'];
-  const run = (seed: string) => {
+  const run = async (seed: string) => {
     const stateDir = tempDir(`faults-${seed}`);
     const reportFile = join(stateDir, 'report.json');
     // Regime filter off: the bundled SPY ends 2017-12-29, so it would refuse every 2018 entry as stale.
     const result = cli(['--state-dir', stateDir, '--report', reportFile, '--fault-profile', 'hostile', '--seed', seed, ...range], {
       STRATEGY_CONFIG: JSON.stringify({ regimeFilter: false }),
     });
-    const account = JSON.parse(readFileSync(join(stateDir, 'paper-account.json'), 'utf8')) as { state: { orders: Array<{ clientOrderId: string }> } };
+    const account = await paperAccount(stateDir);
     return { result, report: JSON.parse(readFileSync(reportFile, 'utf8')) as RangeReport, account };
   };
   const strip = (r: RangeReport) =>
@@ -295,10 +301,10 @@ describe('npm start --fault-profile: seeded faults, reproducible, never a double
       failed: d.executionError !== null,
     }));
 
-  it('injects faults; the same seed reproduces the same run, another seed differs; failures are reported, never doubled orders', () => {
-    const a = run('7');
-    const b = run('7');
-    const c = run('8');
+  it('injects faults; the same seed reproduces the same run, another seed differs; failures are reported, never doubled orders', async () => {
+    const a = await run('7');
+    const b = await run('7');
+    const c = await run('8');
     for (const r of [a, b, c]) {
       // 0, or 1 when an execution failed under the faults: every session still ran and was reported.
       expect([0, 1], r.result.stderr).toContain(r.result.status);

@@ -1,11 +1,12 @@
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelOrder, newPaperState, processSession, submitOrder, type PaperState } from '../../../lambdas/adapters/broker/paper/engine';
-import { accountJson, DynamoPaperAccountStore, FilePaperAccountStore } from '../../../lambdas/adapters/broker/paper/stores';
+import { accountJson, DynamoPaperAccountStore, FilePaperAccountStore, PAPER_HISTORY_SUFFIX } from '../../../lambdas/adapters/broker/paper/stores';
+import { TERMINAL_STATUSES } from '../../../lambdas/core/order-status';
 import { startTestDynamo, type TestDynamo } from '../../support/dynamo';
 
 /** A state with an order in it, so a round trip has something to lose. */
@@ -19,31 +20,46 @@ function sampleState(cash = '100000.25'): PaperState {
   return { ...withOrder, cash }; // cash marks which save a loaded state came from
 }
 
+/**
+ * The states of an account over two sessions, each derived from the one before as the paper broker
+ * does: an OTO entry fills and arms its stop, a second order is sent and canceled, the stop fills.
+ */
+function accountHistory(): PaperState[] {
+  const mon = { date: '2018-02-05', openUtc: '2018-02-05T14:30:00Z', closeUtc: '2018-02-05T21:00:00Z' };
+  const tue = { date: '2018-02-06', openUtc: '2018-02-06T14:30:00Z', closeUtc: '2018-02-06T21:00:00Z' };
+  const bar = (date: string, low: number) => ({ date, open: 100, high: 101, low, close: 100.5, volume: 1e6 });
+  let state = sampleState();
+  const states = [state];
+  state = processSession(state, mon, (s) => (s === 'AAA' ? bar(mon.date, 99) : undefined));
+  states.push(state);
+  state = submitOrder(
+    state,
+    { clientOrderId: 'c2', symbol: 'AAA', side: 'sell', type: 'limit', timeInForce: 'day', orderClass: 'simple', qty: '5', limitPrice: '150' },
+    { now: '2018-02-06T14:00:00.000Z', eligibleFrom: tue.date, marketOpen: false, knownSymbol: true, referencePrice: '100' },
+  ).state;
+  states.push(state);
+  state = cancelOrder(state, state.orders.find((o) => o.clientOrderId === 'c2')!.id, '2018-02-06T14:10:00.000Z');
+  states.push(state);
+  state = processSession(state, tue, (s) => (s === 'AAA' ? bar(tue.date, 90) : undefined)); // the stop leg fills
+  states.push(state);
+  return states;
+}
+
 const tempDir = () => mkdtempSync(join(tmpdir(), 'paper-store-'));
 
 describe('accountJson (the file store\'s serializer)', () => {
   it('is exactly JSON.stringify({ version, state }) for states with shared frozen history, save after save', () => {
-    const mon = { date: '2018-02-05', openUtc: '2018-02-05T14:30:00Z', closeUtc: '2018-02-05T21:00:00Z' };
-    const tue = { date: '2018-02-06', openUtc: '2018-02-06T14:30:00Z', closeUtc: '2018-02-06T21:00:00Z' };
-    const bar = (date: string, low: number) => ({ date, open: 100, high: 101, low, close: 100.5, volume: 1e6 });
-    let state = sampleState();
-    const states = [state];
-    state = processSession(state, mon, (s) => (s === 'AAA' ? bar(mon.date, 99) : undefined));
-    states.push(state);
-    state = submitOrder(
-      state,
-      { clientOrderId: 'c2', symbol: 'AAA', side: 'sell', type: 'limit', timeInForce: 'day', orderClass: 'simple', qty: '5', limitPrice: '150' },
-      { now: '2018-02-06T14:00:00.000Z', eligibleFrom: tue.date, marketOpen: false, knownSymbol: true, referencePrice: '100' },
-    ).state;
-    states.push(state);
-    state = cancelOrder(state, state.orders.find((o) => o.clientOrderId === 'c2')!.id, '2018-02-06T14:10:00.000Z');
-    states.push(state);
-    state = processSession(state, tue, (s) => (s === 'AAA' ? bar(tue.date, 90) : undefined)); // the stop leg fills
-    states.push(state);
+    const states = accountHistory();
+    const state = states[states.length - 1]!;
     expect(state.orders.some((o) => Object.isFrozen(o))).toBe(true);
     states.forEach((s, i) => {
       expect(accountJson(i + 1, s)).toBe(JSON.stringify({ version: i + 1, state: s }));
       expect(accountJson(i + 1, s)).toBe(JSON.stringify({ version: i + 1, state: s })); // again, from the remembered text
+      // With history archived: the state without it, after `archived`.
+      const archived = { orders: Math.min(1, s.orders.length), executions: s.executions.length, bytes: 10 };
+      expect(accountJson(i + 1, s, archived)).toBe(
+        JSON.stringify({ version: i + 1, archived, state: { ...s, orders: s.orders.slice(archived.orders), executions: [] } }),
+      );
     });
   });
 });
@@ -207,5 +223,108 @@ describe('DynamoPaperAccountStore', () => {
     await store.save(sampleState('7'), undefined);
     const item = await dynamo.db.send(new GetCommand({ TableName: dynamo.tables.tradingState, Key: { pk: 'PAPER', sk: 'ACCOUNT#paper' } }));
     expect(item.Item?.version).toBe(1);
+  });
+});
+
+describe('FilePaperAccountStore: the history file', () => {
+  it('keeps terminal orders and executions in an append-only history; a new store loads exactly the state saved', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'paper.json');
+    const history = `${file}${PAPER_HISTORY_SUFFIX}`;
+    const states = accountHistory();
+    const store = new FilePaperAccountStore(file);
+    let previous = '';
+    for (const [i, state] of states.entries()) {
+      await store.save(state, i === 0 ? undefined : i);
+      const loaded = await new FilePaperAccountStore(file).load();
+      expect(JSON.stringify(loaded)).toBe(JSON.stringify({ state, version: i + 1 }));
+      // Only appended to: what was there stays, byte for byte.
+      const now = existsSync(history) ? readFileSync(history, 'utf8') : '';
+      expect(now.startsWith(previous)).toBe(true);
+      previous = now;
+    }
+    const last = states[states.length - 1]!;
+    expect(last.orders.every((o) => TERMINAL_STATUSES.has(o.status))).toBe(true);
+    expect(previous.split('\n').filter(Boolean)).toHaveLength(last.orders.length + last.executions.length);
+    // The account file holds the rest: here nothing of the history.
+    const head = JSON.parse(readFileSync(file, 'utf8')) as { archived: { orders: number; executions: number; bytes: number }; state: PaperState };
+    expect(head.archived).toEqual({ orders: last.orders.length, executions: last.executions.length, bytes: Buffer.byteLength(previous) });
+    expect(head.state.orders).toEqual([]);
+    expect(head.state.executions).toEqual([]);
+  });
+
+  it('keeps an open order and every order after it in the account file', async () => {
+    const file = join(tempDir(), 'paper.json');
+    const states = accountHistory();
+    const afterMonday = states[1]!; // the entry filled, its stop leg open
+    const store = new FilePaperAccountStore(file);
+    await store.save(afterMonday, undefined);
+    const head = JSON.parse(readFileSync(file, 'utf8')) as { archived: { orders: number }; state: PaperState };
+    const firstOpen = afterMonday.orders.findIndex((o) => !TERMINAL_STATUSES.has(o.status));
+    expect(firstOpen).toBeGreaterThanOrEqual(0);
+    expect(head.archived.orders).toBe(firstOpen);
+    expect(head.state.orders.map((o) => o.id)).toEqual(afterMonday.orders.slice(firstOpen).map((o) => o.id));
+    expect(JSON.stringify((await new FilePaperAccountStore(file).load())!.state)).toBe(JSON.stringify(afterMonday));
+  });
+
+  it('ignores what a save that crashed before its rename appended, and cuts it off on the next save', async () => {
+    const file = join(tempDir(), 'paper.json');
+    const history = `${file}${PAPER_HISTORY_SUFFIX}`;
+    const states = accountHistory();
+    const store = new FilePaperAccountStore(file);
+    for (const [i, state] of states.slice(0, 3).entries()) await store.save(state, i === 0 ? undefined : i);
+    const good = readFileSync(history, 'utf8');
+    appendFileSync(history, '["o",{"id":"half-writ');
+    expect(JSON.stringify((await new FilePaperAccountStore(file).load())!.state)).toBe(JSON.stringify(states[2]));
+    // The next save that archives something cuts the file back first.
+    const fresh = new FilePaperAccountStore(file);
+    await fresh.save(states[3]!, 3);
+    await fresh.save(states[4]!, 4);
+    const now = readFileSync(history, 'utf8');
+    expect(now.startsWith(good)).toBe(true);
+    expect(now).not.toContain('half-writ');
+    expect(JSON.stringify((await new FilePaperAccountStore(file).load())!.state)).toBe(JSON.stringify(states[4]));
+  });
+
+  it('reads an account file written before the history file existed, and archives on its next save', async () => {
+    const file = join(tempDir(), 'paper.json');
+    const states = accountHistory();
+    const last = states[states.length - 1]!;
+    await writeFile(file, JSON.stringify({ version: 7, state: last }));
+    const store = new FilePaperAccountStore(file);
+    expect(JSON.stringify(await store.load())).toBe(JSON.stringify({ state: last, version: 7 }));
+    await store.save(last, 7);
+    expect(existsSync(`${file}${PAPER_HISTORY_SUFFIX}`)).toBe(true);
+    expect(JSON.stringify(await new FilePaperAccountStore(file).load())).toBe(JSON.stringify({ state: last, version: 8 }));
+  });
+
+  it('archives anew a state that does not start with the archived history', async () => {
+    const file = join(tempDir(), 'paper.json');
+    const states = accountHistory();
+    const store = new FilePaperAccountStore(file);
+    await store.save(states[states.length - 1]!, undefined);
+    const other = sampleState('5'); // one open order, none of the archived ones
+    await store.save(other, 1);
+    expect(readFileSync(`${file}${PAPER_HISTORY_SUFFIX}`, 'utf8')).toBe('');
+    expect(JSON.stringify(await new FilePaperAccountStore(file).load())).toBe(JSON.stringify({ state: other, version: 2 }));
+  });
+
+  it.each([
+    ['cut short', (text: string) => text.slice(0, -5)],
+    ['a line that is not JSON', (text: string) => text.replace(/^\["o",/, '["o",{')],
+    ['a line of another kind', (text: string) => text.replace(/^\["o",/, '["x",')],
+    ['missing', () => null],
+  ])('refuses a corrupt history (%s) with an error naming both files', async (_name, corrupt) => {
+    const file = join(tempDir(), 'paper.json');
+    const history = `${file}${PAPER_HISTORY_SUFFIX}`;
+    const states = accountHistory();
+    await new FilePaperAccountStore(file).save(states[states.length - 1]!, undefined);
+    const text = corrupt(readFileSync(history, 'utf8'));
+    if (text === null) rmSync(history);
+    else writeFileSync(history, text);
+    const store = new FilePaperAccountStore(file);
+    await expect(store.load()).rejects.toThrow(`paper account history ${history} is corrupt`);
+    await expect(store.load()).rejects.toThrow(file);
+    await expect(store.save(states[0]!, 1)).rejects.toThrow(history);
   });
 });
