@@ -165,6 +165,13 @@ export class FilePaperAccountStore implements PaperAccountStore {
     return { ...state, orders: [...orders, ...state.orders], executions: [...executions, ...state.executions] };
   }
 
+  /**
+   * Saves `state` as version `expectedVersion + 1` (1 for a new account): new settled history is
+   * appended to the history file, then the account file is replaced atomically.
+   * @returns the new version.
+   * @throws Error naming the file when the stored version is not `expectedVersion` (another writer
+   *   saved first) or the stored account is corrupt; file-system errors as they are.
+   */
   async save(state: PaperState, expectedVersion: number | undefined): Promise<number> {
     return withFileLock(this.file, async () => {
       const current = await this.loadWithArchive();
