@@ -419,7 +419,8 @@ async function main(): Promise<void> {
       say(
         `  replay ${replay.sessions.toLocaleString('en-US')} sessions (${replay.from}..${replay.to}, whole pipeline, paper broker, dynalite) under ${REPLAY_TARGET_S} s for 1,000: ` +
           `${replay.seconds.toFixed(1)} s, ${replay.sessionsPerS.toFixed(1)} sessions/s, ${replay.msPerSession.toFixed(1)} ms/session ` +
-          `(${replay.ordersSubmitted} orders, ${replay.fills} fills, ending equity ${replay.endingEquity}, failed executions ${replay.failedExecutions}) → ` +
+          `(${replay.ordersSubmitted} orders, ${replay.fills} fills, ending equity ${replay.endingEquity}, failed executions ${replay.failedExecutions}; ` +
+          `feature rows ${replay.featureRows ? `${replay.featureRows.precomputed} precomputed on the second thread, ${replay.featureRows.computed} computed in the step` : 'all computed in the step'}) → ` +
           `${mark(replay.sessions === REPLAY_SESSIONS ? replay.seconds < REPLAY_TARGET_S : (replay.msPerSession * REPLAY_SESSIONS) / 1000 < REPLAY_TARGET_S)}${replay.sessions === REPLAY_SESSIONS ? '' : ' (extrapolated to 1,000 sessions)'}`,
       );
     } else {
@@ -471,6 +472,8 @@ async function main(): Promise<void> {
       replay_s: round(replay?.ok ? replay.seconds : null),
       replay_sessions_per_s: round(replay?.ok ? replay.sessionsPerS : null),
       replay_ms_per_session: round(replay?.ok ? replay.msPerSession : null),
+      replay_feature_rows_precomputed: replay?.ok ? (replay.featureRows?.precomputed ?? 0) : null,
+      replay_feature_rows_computed: replay?.ok ? (replay.featureRows?.computed ?? null) : null,
       replay_failed_executions: replay?.ok ? replay.failedExecutions : null,
       replay_target_s: REPLAY_TARGET_S,
       node: process.version,

@@ -81,6 +81,7 @@ import type { BrokerPort, CalendarPort, MarketDataPort } from '../lambdas/ports'
 import type { Deps } from '../lambdas/wiring/deps';
 import { ARTIFACTS } from '../lambdas/handlers/shared/pipeline-state';
 import { executeLocally, loadAsl, type LocalClock, type LocalTask } from './asl';
+import { FeaturePrecomputeWorker } from './feature-precompute';
 import { IN_PROCESS_SIGNER, LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamo } from './dynalite';
 import { buildRangeSummary, buildSessionReport, type RangeReport, type SessionReport } from './report';
 
@@ -157,6 +158,16 @@ export interface LocalRunOptions {
    * BENCHMARK_CLOSES are gone once the next session has run). Awaited.
    */
   onSession?: (report: SessionReport, run: { artifacts: Pick<DynamoRunArtifacts, 'get' | 'getMany'> }) => void | Promise<void>;
+  /**
+   * Compute the next sessions' feature rows on a second thread (default true; paper runs of more
+   * than one session over `dataDir` only). The results are the same either way.
+   */
+  precomputeFeatures?: boolean;
+  /**
+   * Told after the last session how many feature rows the features step took precomputed and how
+   * many it computed itself; null when nothing was precomputed.
+   */
+  onFeatureRows?: (counts: { precomputed: number; computed: number } | null) => void;
   /** Print one line per state-machine step as it finishes (single-session runs). */
   traceSteps?: boolean;
   /** Which broker to trade with. Default `paper`. */
@@ -309,6 +320,16 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
   const { clock } = venue;
 
   const dynamo = await startLocalDynamo(join(stateDir, 'dynamodb'));
+  // A paper replay over the CSV files: the features of the next sessions are computed on a second
+  // thread while this one runs (local/feature-precompute.ts); the step checks each row's inputs.
+  const precompute =
+    options.precomputeFeatures !== false && options.marketData === undefined && (options.broker ?? 'paper') === 'paper' && options.sessions.length > 1
+      ? new FeaturePrecomputeWorker(
+          options.sessions,
+          { dataDir: options.dataDir, calendarFile: options.calendarFile, config: options.config, symbols: options.symbols },
+          options.print,
+        )
+      : undefined;
   try {
     // In-process transport: the same dynalite requests without the loopback socket (local/dynalite.ts).
     const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: dynamo.requestHandler, signer: IN_PROCESS_SIGNER });
@@ -380,7 +401,7 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
         : task;
     const functions: Record<string, LocalTask> = {
       FetchFunctionArn: trace('fetch', invoke('fetch', fetch.createHandler(getDeps))),
-      FeaturesFunctionArn: trace('features', invoke('features', features.createHandler(getDeps))),
+      FeaturesFunctionArn: trace('features', invoke('features', features.createHandler(getDeps, precompute))),
       PredictFunctionArn: trace('predict', invoke('predict', predict.createHandler(getDeps))),
       RiskCheckFunctionArn: trace('risk-check', invoke('risk-check', riskCheck.createHandler(getDeps))),
       OrdersFunctionArn: trace('orders', invoke('orders', orders.createHandler(getDeps))),
@@ -454,8 +475,10 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
       summary.costs = analytics.costs;
       summary.htmlReport = analytics.htmlReport;
     }
+    options.onFeatureRows?.(precompute ? { ...precompute.tally } : null);
     return { days, summary };
   } finally {
+    await precompute?.close();
     await dynamo.stop();
   }
 }

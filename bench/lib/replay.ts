@@ -37,6 +37,8 @@ export type ReplayMeasure =
       ordersSubmitted: number;
       fills: number;
       endingEquity: number;
+      /** Feature rows the features step took precomputed by the second thread, and those it computed (null: none precomputed). */
+      featureRows: { precomputed: number; computed: number } | null;
     }
   | { ok: false; reason: string };
 
@@ -70,7 +72,9 @@ export async function measureReplay(repoRoot: string, options: ReplayOptions = {
     const to = sessions[sessions.length - 1] as string;
     options.log?.(`replay: ${sessions.length} sessions ${from}..${to}, state in ${stateDir} ...`);
     const start = performance.now();
+    let featureRows: { precomputed: number; computed: number } | null = null;
     const result = await runLocal({
+      onFeatureRows: (counts) => (featureRows = counts),
       sessions,
       dataDir: join(repoRoot, 'data/daily'),
       stateDir,
@@ -94,6 +98,7 @@ export async function measureReplay(repoRoot: string, options: ReplayOptions = {
       ordersSubmitted: result.summary.ordersSubmitted,
       fills: result.summary.fills,
       endingEquity: result.summary.endingEquity,
+      featureRows,
     };
   } catch (error) {
     return { ok: false, reason: `replay failed: ${(error as Error).stack ?? String(error)}` };

@@ -13,6 +13,7 @@
 import { hasValidatedBars, selectDecisionWindow, validateBarRows, type Bar, type ValidatedBars } from '../core/bars';
 import { newYorkDate, type TradingCalendar } from '../core/calendar';
 import { prepareSeriesChecks, QUARANTINING_SERIES_RULES, withSeriesChecks, type PreparedSeriesChecks } from '../core/data-quality';
+import type { StrategyConfig } from '../core/config';
 import { MarketDataError, type MarketDataPort } from '../ports';
 import { loadCalendar, type Deps } from '../wiring/deps';
 import { lambdaDeps, makeStepHandler } from './shared/middleware';
@@ -110,11 +111,10 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
     return { ...base, session: sessionInfo, runLock, fetch: { universe: 0, usable: 0, quarantined: 0 } };
   }
 
-  const available = await deps.marketData.listSymbols();
-  const universe = [...new Set(input.request.symbols ?? config.universe ?? available)].filter((s) => s !== config.benchmark).sort();
-  const toLoad = available.includes(config.benchmark) ? [...universe, config.benchmark] : universe;
+  const { universe, toLoad } = symbolsToLoad(await deps.marketData.listSymbols(), input.request.symbols, config);
 
   const quarantined: Quarantine[] = [];
+  const usable: string[] = [];
   const bars: Array<{ name: string; data: unknown }> = [];
   for (const symbol of toLoad) {
     let validated: ValidatedBars;
@@ -140,21 +140,14 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
         data: { symbol, date: before.map((b) => b.date), close: before.map((b) => b.close) } satisfies BenchmarkClosesArtifact,
       });
     }
-    const window = selectDecisionWindow(validated, {
-      asOf: tradingDate,
-      lookbackBars: config.lookbackBars,
-      minBars: config.minBars,
-      ...(previous ? { previousSession: previous.date } : {}),
-    });
+    const window = decisionWindowBytes(symbol, validated, tradingDate, previous?.date, config);
     if (!window.ok) {
       quarantined.push({ symbol, reason: window.reason });
       continue;
     }
-    bars.push({ name: ARTIFACTS.bars(symbol), data: toColumns(symbol, window.bars) });
+    usable.push(symbol);
+    bars.push({ name: ARTIFACTS.bars(symbol), data: window.bytes });
   }
-  const usable = bars.filter((b) => b.name !== ARTIFACTS.benchmarkCloses).map((b) => (b.data as BarsArtifact).symbol);
-  // The bar windows go as bytes (encodeBarsArtifact): exact, and far cheaper to write and read than JSON numbers.
-  for (const entry of bars) if (entry.name !== ARTIFACTS.benchmarkCloses) entry.data = encodeBarsArtifact(entry.data as BarsArtifact);
 
   const now = deps.clock.now();
   const artifact: UniverseArtifact = {
@@ -188,6 +181,43 @@ export async function fetchStep(input: FetchInput, deps: Deps): Promise<Pipeline
 }
 
 /**
+ * The symbols a fetch loads: the tradable universe (the requested symbols, else the strategy's
+ * `universe`, else every symbol the source lists), without the benchmark, sorted; `toLoad` adds
+ * the benchmark when the source lists it.
+ */
+export function symbolsToLoad(
+  available: readonly string[],
+  requested: readonly string[] | undefined,
+  config: Pick<StrategyConfig, 'universe' | 'benchmark'>,
+): { universe: string[]; toLoad: string[] } {
+  const universe = [...new Set(requested ?? config.universe ?? available)].filter((s) => s !== config.benchmark).sort();
+  return { universe, toLoad: available.includes(config.benchmark) ? [...universe, config.benchmark] : universe };
+}
+
+/**
+ * One symbol's decision window for session `tradingDate` (`selectDecisionWindow`: at most
+ * `config.lookbackBars` checked bars dated before it, at least `config.minBars`, the last one on
+ * `previousSession`), as the bytes of its BARS#<symbol> artifact (encodeBarsArtifact: exact, and
+ * far cheaper to write and read than JSON numbers); else the quarantine reason.
+ */
+export function decisionWindowBytes(
+  symbol: string,
+  validated: ValidatedBars,
+  tradingDate: string,
+  previousSession: string | undefined,
+  config: Pick<StrategyConfig, 'lookbackBars' | 'minBars'>,
+): { ok: true; bytes: Uint8Array } | { ok: false; reason: string } {
+  const window = selectDecisionWindow(validated, {
+    asOf: tradingDate,
+    lookbackBars: config.lookbackBars,
+    minBars: config.minBars,
+    ...(previousSession ? { previousSession } : {}),
+  });
+  if (!window.ok) return { ok: false, reason: window.reason };
+  return { ok: true, bytes: encodeBarsArtifact(toColumns(symbol, window.bars)) };
+}
+
+/**
  * Series checks prepared once per cached validation (and calendar): an adapter with
  * `loadValidatedBars` hands out the same frozen object while its file is unchanged, so a warm Lambda
  * or a local replay checks each series once and only adds each session's STALE_LAST_BAR.
@@ -199,7 +229,7 @@ const preparedChecks = new WeakMap<ValidatedBars, WeakMap<TradingCalendar, Prepa
  * rules: QUARANTINING_SERIES_RULES })`, from the adapter's cached validation when it has one.
  * @throws MarketDataError as `loadDailyRows`.
  */
-async function loadCheckedBars(marketData: MarketDataPort, symbol: string, calendar: TradingCalendar, asOf: string): Promise<ValidatedBars> {
+export async function loadCheckedBars(marketData: MarketDataPort, symbol: string, calendar: TradingCalendar, asOf: string): Promise<ValidatedBars> {
   if (!hasValidatedBars(marketData)) {
     const rows = await marketData.loadDailyRows(symbol);
     return withSeriesChecks(validateBarRows(rows), calendar, { asOf, rules: QUARANTINING_SERIES_RULES });
