@@ -1,6 +1,6 @@
 /**
- * Embedded DynamoDB for local runs: dynalite on loopback, persisted (LevelDB) under the state
- * directory or held in memory, with the same tables the CDK stack deploys
+ * Embedded DynamoDB for local runs: dynalite on loopback, in memory, persisted under the state
+ * directory by a write-ahead journal (local/dynalite-journal.ts) or not at all, with the same tables the CDK stack deploys
  * (lambdas/adapters/dynamodb/tables.ts).
  *
  * Clients in this process can skip the socket: `requestHandler` hands each request the SDK built
@@ -11,7 +11,9 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { createRequire } from 'node:module';
 import dynalite from 'dynalite';
+import { attachJournal, openJournal, type DynaliteDb, type OpenJournal } from './dynalite-journal';
 import { PARTITION_KEY, SORT_KEY, TABLES } from '../lambdas/adapters/dynamodb/tables';
 
 /** Credentials dynalite accepts (it checks none); never real ones. */
@@ -129,33 +131,68 @@ function queryString(query: SdkHttpRequest['query']): string {
   return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
 
+/** dynalite's store module: `dynalite()` calls its `create` (looked up at call time) for the store it serves. */
+const dynaliteStore = createRequire(import.meta.url)('dynalite/db/index.js') as { create(options: object): { db: DynaliteDb } };
+
 /**
- * Starts dynalite on 127.0.0.1 (ephemeral port) with its data in `path` (LevelDB), or in memory
- * when `path` is null (gone when stopped), and creates the tables.
- * @throws Error naming the path when the store is locked by another run or cannot be opened.
+ * Starts dynalite on 127.0.0.1 (ephemeral port) with the tables created: with its data in the
+ * directory `path`, in memory and made durable there by a write-ahead journal
+ * (local/dynalite-journal.ts), or in memory only when `path` is null (gone when stopped).
+ * @throws Error naming the path when another process holds the directory or its data cannot be
+ *   read (the file and line).
  */
 export async function startLocalDynamo(path: string | null): Promise<LocalDynamo> {
-  const server = dynalite({ ...(path === null ? {} : { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  let journal: OpenJournal | null = null;
+  if (path !== null) {
+    try {
+      journal = await openJournal(path);
+    } catch (error) {
+      const inUse = /in use by another process/.test((error as Error).message);
+      throw new Error(`cannot open the local DynamoDB store in ${path}: ${(error as Error).message}${inUse ? ' (is another run using this --state-dir?)' : ''}`);
+    }
+  }
+  // dynalite creates its store in memory (no path); the journal makes it durable.
+  const create = dynaliteStore.create;
+  let store: { db: DynaliteDb } | undefined;
+  dynaliteStore.create = (options) => (store = create(options));
+  let server: ReturnType<typeof dynalite>;
+  try {
+    server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  } finally {
+    dynaliteStore.create = create;
+  }
+  const closeServer = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    });
+  const stop = async () => {
+    await closeServer();
+    await journal?.close();
+  };
+  try {
+    if (journal) {
+      if (!store) throw new Error('dynalite did not create its store through dynalite/db');
+      await attachJournal(store.db, journal);
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    await stop();
+    throw new Error(`cannot start the local DynamoDB store${path === null ? '' : ` in ${path}`}: ${(error as Error).message}`);
+  }
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const listener = server.listeners('request')[0] as RequestListener | undefined;
   if (!listener) throw new Error('dynalite server has no request listener');
   const requestHandler = new InProcessRequestHandler(listener);
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections?.();
-    });
   try {
     await ensureTables(endpoint, requestHandler);
   } catch (error) {
     await stop();
-    if (path === null) throw new Error(`cannot start the in-memory DynamoDB store: ${(error as Error).message}`);
-    throw new Error(`cannot open the local DynamoDB store in ${path}: ${(error as Error).message} (is another run using this --state-dir?)`);
+    throw new Error(`cannot create the tables of the local DynamoDB store${path === null ? ' in memory' : ` in ${path}`}: ${(error as Error).message}`);
   }
   return { endpoint, requestHandler, stop };
 }
