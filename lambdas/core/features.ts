@@ -173,13 +173,6 @@ export interface FeatureRow {
 }
 
 /**
- * As {@link computeFeatures}, and also the last row of every engine column, with the benchmark's
- * closes for the columns that need them (beta_63, corr_63, idio_vol_63).
- * @param benchClose the benchmark's close on each of `bars`' dates (NaN where it has no bar), same
- *   length as `bars`; null: no benchmark (those columns are null).
- * @throws as {@link computeFeatures}, and an Error when `benchClose` has the wrong length.
- */
-/**
  * The feature engine's input for `bars` (ascending by date): open/high/low/close in USD and volume
  * in shares as Float64Arrays, plus the benchmark's close on each bar's date (NaN where it has none),
  * or null without a benchmark.
@@ -203,6 +196,13 @@ export function engineInputOf(bars: readonly Bar[], benchClose: Float64Array | R
   return { ...input, benchClose: aligned };
 }
 
+/**
+ * As {@link computeFeatures}, and also the last row of every engine column, with the benchmark's
+ * closes for the columns that need them (beta_63, corr_63, idio_vol_63).
+ * @param benchClose the benchmark's close on each of `bars`' dates (NaN where it has no bar), same
+ *   length as `bars`; null: no benchmark (those columns are null).
+ * @throws as {@link computeFeatures}, and an Error when `benchClose` has the wrong length.
+ */
 export function computeFeatureRow(symbol: string, bars: readonly Bar[], benchClose: Float64Array | null): FeatureRow {
   const where = `computeFeatures(${symbol})`;
   if (benchClose !== null && benchClose.length !== bars.length) {
