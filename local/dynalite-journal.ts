@@ -46,6 +46,10 @@ export interface DynaliteDb {
 /** Thrown when the directory cannot be opened: locked by another process, or unreadable data. */
 export class StoreOpenError extends Error {
   override name = 'StoreOpenError';
+  /** @param inUse true when another process (or another open in this one) holds the directory. */
+  constructor(message: string, readonly inUse = false) {
+    super(message);
+  }
 }
 
 /** The loaded state and the open journal of a directory. */
@@ -74,7 +78,7 @@ export async function openJournal(dir: string, options: { compactJournalBytes?: 
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause;
     const locked = (error as { code?: string }).code === 'LEVEL_LOCKED' || cause?.code === 'LEVEL_LOCKED';
-    throw new StoreOpenError(locked ? `${dir} is in use by another process` : `cannot lock ${dir}: ${(error as Error).message}`);
+    throw new StoreOpenError(locked ? `${dir} is in use by another process` : `cannot lock ${dir}: ${(error as Error).message}`, locked);
   }
   try {
     if (existsSync(join(dir, 'CURRENT'))) await migrateLevelDb(dir);

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { createRequire } from 'node:module';
 import dynalite from 'dynalite';
-import { attachJournal, openJournal, type DynaliteDb, type OpenJournal } from './dynalite-journal';
+import { attachJournal, openJournal, StoreOpenError, type DynaliteDb, type OpenJournal } from './dynalite-journal';
 import { PARTITION_KEY, SORT_KEY, TABLES } from '../lambdas/adapters/dynamodb/tables';
 
 /** Credentials dynalite accepts (it checks none); never real ones. */
@@ -147,7 +147,7 @@ export async function startLocalDynamo(path: string | null): Promise<LocalDynamo
     try {
       journal = await openJournal(path);
     } catch (error) {
-      const inUse = /in use by another process/.test((error as Error).message);
+      const inUse = error instanceof StoreOpenError && error.inUse;
       throw new Error(`cannot open the local DynamoDB store in ${path}: ${(error as Error).message}${inUse ? ' (is another run using this --state-dir?)' : ''}`);
     }
   }

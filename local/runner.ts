@@ -322,15 +322,20 @@ export async function runLocal(options: LocalRunOptions): Promise<RangeReport> {
   const dynamo = await startLocalDynamo(join(stateDir, 'dynamodb'));
   // A paper replay over the CSV files: the features of the next sessions are computed on a second
   // thread while this one runs (local/feature-precompute.ts); the step checks each row's inputs.
-  const precompute =
-    options.precomputeFeatures !== false && options.marketData === undefined && (options.broker ?? 'paper') === 'paper' && options.sessions.length > 1
-      ? new FeaturePrecomputeWorker(
+  // Only speed depends on it: a worker that cannot start leaves every row to the features step.
+  let precompute: FeaturePrecomputeWorker | undefined;
+  try {
+    if (options.precomputeFeatures !== false && options.marketData === undefined && (options.broker ?? 'paper') === 'paper' && options.sessions.length > 1) {
+      try {
+        precompute = new FeaturePrecomputeWorker(
           options.sessions,
           { dataDir: options.dataDir, calendarFile: options.calendarFile, config: options.config, symbols: options.symbols },
           options.print,
-        )
-      : undefined;
-  try {
+        );
+      } catch (error) {
+        options.print(`feature precompute not started (${(error as Error).message}); the features step computes every session`);
+      }
+    }
     // In-process transport: the same dynalite requests without the loopback socket (local/dynalite.ts).
     const db = createDocumentClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, requestHandler: dynamo.requestHandler, signer: IN_PROCESS_SIGNER });
     // The only writer of the state directory's tables: single items read again are served from memory.

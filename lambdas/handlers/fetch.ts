@@ -199,6 +199,7 @@ export function symbolsToLoad(
  * `config.lookbackBars` checked bars dated before it, at least `config.minBars`, the last one on
  * `previousSession`), as the bytes of its BARS#<symbol> artifact (encodeBarsArtifact: exact, and
  * far cheaper to write and read than JSON numbers); else the quarantine reason.
+ * @throws Error naming the symbol and index when a bar's date is not YYYY-MM-DD (encodeBarsArtifact).
  */
 export function decisionWindowBytes(
   symbol: string,
